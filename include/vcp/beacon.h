@@ -1,0 +1,76 @@
+// vcp/beacon.h: public randomness beacons for beacon-mode leases (docs/PROTOCOL.md section 7.2), and the clock
+// and randomness the verifier draws on.
+//
+// A beacon publishes one 32-byte value per round; round r appears at genesis_us + r * period_us. A beacon-mode
+// challenge uses the first round published at or after the record's deadline, so its value is unknown while the
+// provider can still change its record.
+//
+// Ownership: sources are owned by the caller and borrowed by sessions. Thread safety: FileBeaconSource rereads
+// its file on each call and is safe from several threads; clocks are stateless. Errors: a round that is not yet
+// published is kUnavailable (retry later); a malformed file is kCorrupt with the line number.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <span>
+#include <string>
+
+#include "vcp/hash.h"
+#include "vcp/status.h"
+
+namespace vcp {
+
+class BeaconSource {
+ public:
+  virtual ~BeaconSource() = default;
+  virtual std::string name() const = 0;
+  virtual uint64_t genesis_us() const = 0;
+  virtual uint64_t period_us() const = 0;
+  // The value of `round`, or kUnavailable when it has not been published yet.
+  virtual Result<Hash32> Value(uint64_t round) const = 0;
+};
+
+// A text file (tests and air-gapped deployments), one entry per line:
+//   vcp-beacon-v1 NAME GENESIS_US PERIOD_US
+//   ROUND HEX64
+//   ...
+// Rounds may appear in any order but at most once. A round is published once its line exists.
+class FileBeaconSource final : public BeaconSource {
+ public:
+  // Reads and validates the header (and every line) now.
+  static Result<FileBeaconSource> Open(const std::filesystem::path& path);
+  // Writes a header-only file (fails if it exists).
+  [[nodiscard]] static Status Create(const std::filesystem::path& path, const std::string& name, uint64_t genesis_us,
+                                     uint64_t period_us);
+  // Appends one round's line durably (the publisher's side).
+  [[nodiscard]] static Status Publish(const std::filesystem::path& path, uint64_t round, const Hash32& value);
+
+  std::string name() const override { return name_; }
+  uint64_t genesis_us() const override { return genesis_us_; }
+  uint64_t period_us() const override { return period_us_; }
+  Result<Hash32> Value(uint64_t round) const override;
+
+ private:
+  FileBeaconSource() = default;
+  std::filesystem::path path_;
+  std::string name_;
+  uint64_t genesis_us_ = 0, period_us_ = 0;
+};
+
+// Time in microseconds since the Unix epoch, as the verifier measures it.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual uint64_t NowMicros() const = 0;
+};
+// std::chrono::system_clock: comparable across processes and machines; what the CLI records in its stores.
+const Clock& SystemClock();
+// std::chrono::steady_clock anchored to the system time at first use: monotonic within one process (demo, tests).
+const Clock& SteadyClock();
+
+// Fills a buffer with fresh randomness. The default draws from libsodium's randombytes_buf (the OS CSPRNG).
+using RandomFill = std::function<void(std::span<uint8_t>)>;
+RandomFill SystemRandom();
+
+}  // namespace vcp

@@ -1,0 +1,59 @@
+// vcp/keys.h: Ed25519 signing keys through libsodium.
+//
+// Ownership: SecretKey owns a sodium_malloc'd buffer (guarded pages, locked where the OS allows) that is wiped
+// and freed on destruction; it is move-only. PublicKey and Signature are plain values.
+// Thread safety: a SecretKey may sign from several threads at once; loading and saving touch only the files named.
+// Errors: Status / Result. Loading a secret key whose file is readable or writable by group or others is
+// refused, with the mode found and the fix (chmod 600). Saving never leaves a partial file: each file is written
+// to a temporary name in the same directory, flushed and renamed.
+//
+// Files (docs/SPEC.md section 8), text, one line each:
+//   DIR/vcp.key  "vcp-ed25519-secret-v1 " + 64 hex digits (the 32-byte seed) + "\n", mode 0600
+//   DIR/vcp.pub  "vcp-ed25519-public-v1 " + 64 hex digits (the 32-byte public key) + "\n"
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+
+#include "vcp/status.h"
+
+namespace vcp {
+
+constexpr size_t kPublicKeyBytes = 32;
+constexpr size_t kSignatureBytes = 64;
+using PublicKey = std::array<uint8_t, kPublicKeyBytes>;
+using Signature = std::array<uint8_t, kSignatureBytes>;
+
+class SecretKey {
+ public:
+  static Result<SecretKey> Generate();
+  // Deterministic key from a 32-byte seed (tests and test vectors).
+  static Result<SecretKey> FromSeed(std::span<const uint8_t, 32> seed);
+  SecretKey(SecretKey&& other) noexcept;
+  SecretKey& operator=(SecretKey&& other) noexcept;
+  SecretKey(const SecretKey&) = delete;
+  SecretKey& operator=(const SecretKey&) = delete;
+  ~SecretKey();
+
+  const PublicKey& public_key() const { return public_key_; }
+  Signature Sign(std::span<const uint8_t> message) const;
+
+ private:
+  friend Status SaveKeyPair(const SecretKey& key, const std::filesystem::path& dir);  // writes the seed
+  SecretKey() = default;
+  uint8_t* secret_ = nullptr;  // 64 bytes, libsodium's seed || public key layout, in sodium_malloc memory
+  PublicKey public_key_{};
+};
+
+// Rejected (with which key) when the signature does not verify.
+[[nodiscard]] Status VerifySignature(const PublicKey& key, std::span<const uint8_t> message,
+                                     const Signature& signature);
+
+// Writes DIR/vcp.key and DIR/vcp.pub; creates DIR (0700) if missing; refuses to overwrite an existing key.
+[[nodiscard]] Status SaveKeyPair(const SecretKey& key, const std::filesystem::path& dir);
+Result<SecretKey> LoadSecretKey(const std::filesystem::path& file);
+Result<PublicKey> LoadPublicKey(const std::filesystem::path& file);
+
+}  // namespace vcp

@@ -1,0 +1,185 @@
+// vcp/lease_session.h: the two roles of a lease, each over its own crash-safe store directory
+// (docs/PROTOCOL.md section 10). The CLI runs one call per process; `vcp demo` and the tests drive both roles in
+// one process. Every state change is appended to the role's log (flushed) before the message it produces is
+// returned, so a restart (Open) resumes exactly where the last completed call left off.
+//
+//   provider dir: provider.log, epoch-<N>.leaves (leaf hashes kept until the epoch is answered)
+//   verifier dir: verifier.log
+//
+// Ownership: a session owns its log; keys, clocks and beacon sources are borrowed per call or via options and
+// must outlive it. Thread safety: one thread per session. Errors: Status / Result. A message from the other side
+// that fails a check is kRejected with the Reason's name in the message, unless it fails the epoch, in which
+// case the signed failing Verdict is the result.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vcp/beacon.h"
+#include "vcp/engine.h"
+#include "vcp/epoch.h"
+#include "vcp/keys.h"
+#include "vcp/protocol.h"
+#include "vcp/status.h"
+#include "vcp/store.h"
+#include "vcp/verdict.h"
+
+namespace vcp {
+
+// Whether a failed check closes the epoch (the provider signed something wrong for this epoch) or only rejects
+// the message (it may not come from the provider, or belongs to another epoch), leaving the epoch open.
+bool FailureClosesEpoch(Reason reason);
+
+// ---------------------------------------------------------------------------------------------------------------
+
+struct ProverOptions {
+  RunOptions run;
+  // Keep each epoch's leaf hashes in a leaves file until the epoch is answered (32 bytes per tile); otherwise
+  // recompute the sampled rounds when the challenge arrives. docs/PROTOCOL.md section 10.2 measures both.
+  bool keep_leaves = true;
+  const Clock* clock = &SystemClock();  // informative record timestamps
+};
+
+class ProviderSession {
+ public:
+  // Checks the lease (signature, parameters, provider key = key's), creates DIR/provider.log and signs the
+  // acceptance. Fails if DIR already holds a provider log.
+  static Result<ProviderSession> Accept(const std::filesystem::path& dir, const Lease& lease, const SecretKey& key,
+                                        const Clock& clock = SystemClock());
+  static Result<ProviderSession> Open(const std::filesystem::path& dir);
+
+  const Lease& lease() const { return lease_; }
+  const Hash32& lease_id() const { return lease_id_; }
+  const LeaseAcceptance& acceptance() const { return acceptance_; }
+  const LogRecovery& recovery() const { return log_.recovery(); }
+  // Where the last Respond found its leaf hashes: "memory", "leaves file" or "recomputed (<why>)".
+  const std::string& last_leaf_source() const { return last_leaf_source_; }
+
+  // Runs the epoch on the engine and returns the signed record. Idempotent: the same start again returns the
+  // logged record. Rejects a start not signed by the lease's verifier, for another lease, for an epoch already
+  // passed, or chained to a record this provider never made.
+  Result<EpochRecord> Prove(const EpochStart& start, const SecretKey& key, const ProverOptions& options);
+  // Commits leaf hashes computed elsewhere (another engine, or a test's simulated lazy provider) with the same
+  // checks and logging as Prove.
+  Result<EpochRecord> ProveFromLeaves(const EpochStart& start, EpochLeaves leaves, const std::string& device,
+                                      uint64_t provider_start_us, uint64_t provider_end_us, const SecretKey& key,
+                                      bool keep_leaves);
+
+  // Interactive mode: answers the verifier's signed challenge. Idempotent for the same challenge.
+  Result<EpochResponse> Respond(const Challenge& challenge, const SecretKey& key, const ProverOptions& options);
+  // Beacon mode: answers epoch `epoch` from the beacon; kUnavailable until its round is published.
+  Result<EpochResponse> RespondBeacon(uint64_t epoch, const BeaconSource& beacon, const SecretKey& key,
+                                      const ProverOptions& options);
+
+  ProviderSession(ProviderSession&&) = default;
+  ProviderSession& operator=(ProviderSession&&) = default;
+
+ private:
+  struct EpochState {
+    EpochStart start;
+    std::optional<EpochRecord> record;
+    std::vector<Hash32> round_roots;
+    std::optional<EpochResponse> response;
+  };
+  ProviderSession(AppendLog log) : log_(std::move(log)) {}
+  Status Replay();
+  EpochState* FindEpoch(uint64_t epoch);
+  Status CheckStart(const EpochStart& start) const;
+  Result<EpochResponse> Answer(EpochState& state, const ChallengeValue& challenge, const SecretKey& key,
+                               const ProverOptions& options);
+  std::filesystem::path LeavesPath(uint64_t epoch) const;
+
+  AppendLog log_;
+  std::filesystem::path dir_;
+  Lease lease_;
+  Hash32 lease_id_{};
+  LeaseAcceptance acceptance_;
+  std::vector<EpochState> epochs_;
+  std::optional<std::pair<uint64_t, EpochLeaves>> cached_leaves_;  // the last epoch proven in this process
+  std::string last_leaf_source_;
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+
+struct VerifierOptions {
+  const Clock* clock = &SystemClock();   // every deadline is measured on it
+  RandomFill random = SystemRandom();    // nonces, beacons, challenges, the audit schedule seed
+  const BeaconSource* beacon = nullptr;  // beacon-mode leases: needed to check responses
+  int threads = 0;                       // tile recomputation
+};
+
+// The verifier's view of one epoch, rebuilt from its log on Open.
+struct VerifierEpoch {
+  EpochStart start;
+  std::optional<EpochRecord> record;  // the authentic record, once it arrived
+  uint64_t arrival_us = 0;
+  std::optional<Challenge> challenge;
+  std::optional<Verdict> verdict;     // set once the epoch is closed
+};
+
+struct RecordOutcome {
+  // kPass when the record was accepted and the epoch awaits a response; otherwise why it was refused.
+  Finding finding;
+  std::optional<Verdict> verdict;            // the record failed the epoch
+  std::optional<Challenge> challenge;        // interactive mode: send this to the provider
+  std::optional<uint64_t> beacon_round;      // beacon mode: the round the provider will answer from
+};
+
+class VerifierSession {
+ public:
+  // `lease` carries everything but the nonce, the verifier key and the signature, which Create fills in. Creates
+  // DIR/verifier.log with the signed lease and a secret audit schedule whose epochs take `audit_share` of the
+  // lease's time on average (epoch length taken as the deadline).
+  static Result<VerifierSession> Create(const std::filesystem::path& dir, Lease lease, const SecretKey& key,
+                                        double audit_share, VerifierOptions options = {});
+  static Result<VerifierSession> Open(const std::filesystem::path& dir, VerifierOptions options = {});
+
+  const Lease& lease() const { return lease_; }
+  const Hash32& lease_id() const { return lease_id_; }
+  bool accepted() const { return accepted_; }
+  const LogRecovery& recovery() const { return log_.recovery(); }
+  const std::vector<VerifierEpoch>& epochs() const { return epochs_; }
+  std::vector<Verdict> verdicts() const;
+  // The audit times of this lease (secret schedule) and the first one at or after now_us (0 when none is left).
+  std::vector<uint64_t> AuditTimes() const;
+  uint64_t NextAuditUs(uint64_t now_us) const;
+
+  // Checks the provider's signature over this lease and records the acceptance.
+  [[nodiscard]] Status AddAcceptance(const LeaseAcceptance& acceptance);
+  // Issues the next epoch with a fresh beacon. An open epoch is first closed: missed when no record arrived (only
+  // once its deadline has passed, otherwise the call is refused), no-response when a record is awaiting its
+  // response.
+  Result<EpochStart> StartEpoch(const SecretKey& key);
+  // Notes the arrival time on the verifier's clock and checks the record against the open epoch.
+  Result<RecordOutcome> ReceiveRecord(std::span<const uint8_t> record_bytes, const SecretKey& key);
+  // Checks the response to the open epoch's record and closes the epoch with a signed verdict. A response that
+  // fails to bind to the epoch (or is malformed) is kRejected and the epoch stays open. Beacon mode:
+  // kUnavailable until the beacon round is published.
+  Result<Verdict> ReceiveResponse(std::span<const uint8_t> response_bytes, const SecretKey& key);
+  LeaseReport Report(uint64_t now_us, double confidence = 0.95) const;
+
+  VerifierSession(VerifierSession&&) = default;
+  VerifierSession& operator=(VerifierSession&&) = default;
+
+ private:
+  VerifierSession(AppendLog log, VerifierOptions options) : log_(std::move(log)), options_(std::move(options)) {}
+  Status Replay();
+  VerifierEpoch* OpenEpoch();
+  Hash32 ChainHead() const;
+  Result<Verdict> Close(VerifierEpoch& epoch, Reason reason, std::string detail, const SecretKey& key);
+
+  AppendLog log_;
+  VerifierOptions options_;
+  Lease lease_;
+  Hash32 lease_id_{};
+  bool accepted_ = false;
+  Hash32 schedule_seed_{};
+  uint64_t mean_gap_us_ = 0;
+  std::vector<VerifierEpoch> epochs_;
+};
+
+}  // namespace vcp

@@ -1,0 +1,83 @@
+// vcp/store.h: the crash-safe files behind both roles (docs/PROTOCOL.md section 10): an append-only log of
+// checksummed frames, and the provider's per-epoch leaves file.
+//
+// Log file: an 8-byte header ("VCPG", u8 version 1, u8 role, 2 zero bytes) then frames:
+//   u32 magic "VCPF" | u32 payload length | u8 type | payload | 32-byte TaggedHash("vcp.v1.log-frame", length ||
+//   type || payload)
+// Every append is flushed to disk (fsync) before Append returns, and callers append before they hand a message
+// to the other side, so nothing the other side was told about is lost.
+//
+// Opening after a crash: a damaged last frame (cut short, or its checksum wrong) with no intact frame after it is
+// a torn tail: it is reported in recovery(), cut off, and the log resumes. Damage followed by an intact frame is
+// corruption, which a crash cannot cause: Open refuses (kCorrupt) with the offset.
+//
+// Ownership: AppendLog owns its path and the parsed entries. Thread safety: one writer per log; the sessions
+// serialise their calls. Errors: kIoError with the path and OS reason; kCorrupt for damaged files.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vcp/epoch.h"
+#include "vcp/hash.h"
+#include "vcp/status.h"
+
+namespace vcp {
+
+enum class StoreRole : uint8_t { kProvider = 1, kVerifier = 2 };
+
+struct LogEntry {
+  uint8_t type = 0;
+  std::vector<uint8_t> payload;
+  uint64_t offset = 0;  // of the frame in the file
+};
+
+struct LogRecovery {
+  bool torn_tail = false;
+  uint64_t kept_bytes = 0;     // the intact prefix
+  uint64_t dropped_bytes = 0;  // the torn tail cut off
+  std::string note;            // human-readable, empty when the log was intact
+};
+
+class AppendLog {
+ public:
+  // Creates a new log (fails if the file exists).
+  static Result<AppendLog> Create(const std::filesystem::path& path, StoreRole role);
+  // Opens an existing log, checks every frame, and cuts off a torn tail (reported in recovery()).
+  static Result<AppendLog> Open(const std::filesystem::path& path, StoreRole role);
+
+  [[nodiscard]] Status Append(uint8_t type, std::span<const uint8_t> payload);
+  const std::vector<LogEntry>& entries() const { return entries_; }
+  const LogRecovery& recovery() const { return recovery_; }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  AppendLog() = default;
+  std::filesystem::path path_;
+  std::vector<LogEntry> entries_;
+  LogRecovery recovery_;
+};
+
+// Parses a log image without touching any file (vcp inspect, tests). Never cuts anything.
+struct LogScan {
+  StoreRole role = StoreRole::kProvider;
+  std::vector<LogEntry> entries;
+  LogRecovery recovery;  // what Open would report and cut
+};
+Result<LogScan> ScanLog(std::span<const uint8_t> bytes);
+
+// Frame bytes for one entry (the same bytes Append writes).
+std::vector<uint8_t> EncodeLogFrame(uint8_t type, std::span<const uint8_t> payload);
+
+// Leaves file: "VCPH", u8 version 1, lease id, u64 epoch, u32 R, u64 leaves per round, R x leaves hashes, then a
+// 32-byte TaggedHash("vcp.v1.leaves-file", every byte before it). Written atomically.
+[[nodiscard]] Status WriteLeavesFile(const std::filesystem::path& path, const Hash32& lease_id, uint64_t epoch,
+                                     const EpochLeaves& leaves);
+// Reads one round back, checking the header against the expected lease, epoch and shape and the checksum.
+Result<EpochLeaves> ReadLeavesFile(const std::filesystem::path& path, const Hash32& lease_id, uint64_t epoch,
+                                   uint32_t rounds, uint64_t leaves_per_round);
+
+}  // namespace vcp

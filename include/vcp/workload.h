@@ -1,0 +1,96 @@
+// vcp/workload.h: workload parameters, the tile grid, input generation and the CPU engine's computation of C,
+// all as docs/SPEC.md defines them. The CPU engine is the ground truth every backend must reproduce bit for bit.
+//
+// Ownership: callers own every buffer; functions write into spans they are given and never keep them.
+// Thread safety: all functions are reentrant; `threads` = 0 means all hardware threads, 1 runs inline.
+// Errors: ValidateWorkload says what is out of range and what is allowed; the other functions require a
+// validated workload and buffers of the documented sizes (checked, returning InvalidArgument).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vcp/hash.h"
+#include "vcp/status.h"
+
+namespace vcp {
+
+enum class WorkloadKind : uint8_t { kInt8 = 1, kFp32Ordered = 2 };
+
+// "int8" or "fp32-ordered".
+std::string_view WorkloadName(WorkloadKind kind);
+Result<WorkloadKind> ParseWorkloadKind(std::string_view name);
+
+using Seed = std::array<uint8_t, 32>;
+
+constexpr uint32_t kSpecVersion = 1;
+constexpr uint32_t kDefaultTile = 32;          // docs/SPEC.md section 5 justifies the choice
+constexpr uint32_t kMinTile = 8;
+constexpr uint32_t kMaxTile = 256;
+constexpr uint32_t kMaxDimension = 1u << 20;  // M, N, K each in [1, 2^20]
+constexpr uint32_t kMaxInt8K = 131071;        // K * 128 * 128 <= 2^31 - 1: int32 accumulation stays exact
+
+struct WorkloadParams {
+  WorkloadKind kind = WorkloadKind::kInt8;
+  uint32_t m = 0, n = 0, k = 0;  // C (m x n) = A (m x k) * B (k x n)
+  uint32_t tile = kDefaultTile;  // T: a power of two in [kMinTile, kMaxTile]
+  Seed seed{};
+};
+
+[[nodiscard]] Status ValidateWorkload(const WorkloadParams& params);
+
+// 2*M*N*K: one multiply and one add per term, the figure every rate in vcp is quoted in.
+uint64_t OperationCount(const WorkloadParams& params);
+
+struct TileGrid {
+  uint32_t tile_rows = 0, tile_cols = 0;
+  uint64_t leaf_count() const { return uint64_t(tile_rows) * tile_cols; }
+};
+TileGrid TileGridOf(const WorkloadParams& params);
+
+struct Tile {
+  uint64_t index = 0;           // leaf index, row-major over tile coordinates
+  uint32_t tile_row = 0, tile_col = 0;
+  uint32_t row0 = 0, col0 = 0;  // first element of C it covers
+  uint32_t rows = 0, cols = 0;  // T, or less on the last tile row / column
+};
+// Requires index < leaf count.
+Tile TileAt(const WorkloadParams& params, uint64_t index);
+
+// The two 32-bit Philox key words derived from the seed and shape (docs/SPEC.md section 3).
+struct InputKey {
+  uint32_t k0 = 0, k1 = 0;
+};
+InputKey DeriveInputKey(const WorkloadParams& params);
+
+enum class Matrix : uint32_t { kA = 0, kB = 1 };
+
+// Whole inputs. int8: a is (M, K), b is (K, N), row-major; fp32 likewise.
+[[nodiscard]] Status GenerateInt8(const WorkloadParams& params, Matrix which, std::span<int8_t> out, int threads = 0);
+[[nodiscard]] Status GenerateFp32(const WorkloadParams& params, Matrix which, std::span<float> out, int threads = 0);
+
+// C for the whole workload. int8: a (M, K) and b (K, N) int8, c (M, N) int32. fp32: c (M, N) binary32.
+[[nodiscard]] Status ComputeInt8(const WorkloadParams& params, std::span<const int8_t> a, std::span<const int8_t> b,
+                                 std::span<int32_t> c, int threads = 0);
+[[nodiscard]] Status ComputeFp32(const WorkloadParams& params, std::span<const float> a, std::span<const float> b,
+                                 std::span<float> c, int threads = 0);
+
+// The 4-byte elements of one tile of C, (rows, cols) row-major, recomputed from the seed alone: the verifier
+// generates only the tile's rows of A and columns of B. Values are int32 or binary32 bit patterns.
+Result<std::vector<uint32_t>> ComputeTileFromSeed(const WorkloadParams& params, uint64_t tile_index);
+
+// Leaf bytes: 63-byte header then the tile's elements little-endian. tile_elements is (rows, cols) row-major.
+std::vector<uint8_t> LeafBytes(const WorkloadParams& params, const Tile& tile,
+                               std::span<const uint32_t> tile_elements);
+// SHA-256(0x00 || LeafBytes(...)), streamed without building the leaf.
+Hash32 LeafHashOfTile(const WorkloadParams& params, const Tile& tile, std::span<const uint32_t> tile_elements);
+
+// Leaf hashes of every tile of a full C (M, N) of 4-byte elements (int32 or binary32 bits), in leaf order.
+[[nodiscard]] Status HashLeaves(const WorkloadParams& params, std::span<const uint32_t> c, std::span<Hash32> leaf_hashes,
+                                int threads = 0);
+
+}  // namespace vcp

@@ -1,0 +1,131 @@
+// Backend selection, running a workload, and the verifier's check of an opening.
+#include "vcp/engine.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "backend.h"
+#include "parallel.h"
+#include "vcp/bytes.h"
+
+namespace vcp {
+
+std::string_view BackendChoiceName(BackendChoice choice) {
+  switch (choice) {
+    case BackendChoice::kAuto: return "auto";
+    case BackendChoice::kCpu: return "cpu";
+    case BackendChoice::kCuda: return "cuda";
+  }
+  return "unknown";
+}
+
+Result<BackendChoice> ParseBackendChoice(std::string_view name) {
+  if (name == "auto") return BackendChoice::kAuto;
+  if (name == "cpu") return BackendChoice::kCpu;
+  if (name == "cuda") return BackendChoice::kCuda;
+  return Status::InvalidArgument("unknown backend '" + std::string(name) + "'; allowed: auto, cpu, cuda");
+}
+
+namespace {
+
+Result<DeviceInfo> Probe(const Backend& backend, const RunOptions& options) {
+  VCP_ASSIGN_OR_RETURN(DeviceInfo info, backend.probe());
+  if (info.backend == "cpu") info.compute_units = ResolveThreads(options.threads);
+  return info;
+}
+
+// The backend that will run, and its description; explicit choices beat VCP_BACKEND, which beats auto.
+Result<std::pair<const Backend*, DeviceInfo>> Resolve(const RunOptions& options) {
+  BackendChoice choice = options.backend;
+  std::string why;
+  if (choice == BackendChoice::kAuto) {
+    if (const char* env = std::getenv("VCP_BACKEND"); env != nullptr && *env != '\0') {
+      auto parsed = ParseBackendChoice(env);
+      if (!parsed.ok()) return parsed.status().WithContext("VCP_BACKEND");
+      choice = *parsed;
+      why = std::string("VCP_BACKEND=") + env;
+    }
+  } else {
+    why = std::string("--backend ") + std::string(BackendChoiceName(choice));
+  }
+  if (choice == BackendChoice::kCpu) {
+    VCP_ASSIGN_OR_RETURN(DeviceInfo info, Probe(CpuBackend(), options));
+    info.selection_note = "CPU engine (" + why + ")";
+    return std::make_pair(&CpuBackend(), info);
+  }
+  auto cuda = Probe(CudaBackend(), options);
+  if (choice == BackendChoice::kCuda) {
+    if (!cuda.ok()) {
+      return Status::Unavailable("the CUDA backend was requested (" + why + ") but no usable GPU is here: " +
+                                 std::string(cuda.status().message()) + "; use --backend cpu or auto");
+    }
+    cuda->selection_note = "CUDA backend (" + why + ")";
+    return std::make_pair(&CudaBackend(), *cuda);
+  }
+  if (cuda.ok()) {
+    cuda->selection_note = "CUDA backend (auto: a usable GPU was found)";
+    return std::make_pair(&CudaBackend(), *cuda);
+  }
+  VCP_ASSIGN_OR_RETURN(DeviceInfo info, Probe(CpuBackend(), options));
+  info.selection_note = "CPU engine (auto: " + std::string(cuda.status().message()) + ")";
+  return std::make_pair(&CpuBackend(), info);
+}
+
+}  // namespace
+
+Result<DeviceInfo> SelectBackend(const RunOptions& options) {
+  VCP_ASSIGN_OR_RETURN(auto resolved, Resolve(options));
+  return resolved.second;
+}
+
+Result<std::unique_ptr<Commitment>> RunWorkload(const WorkloadParams& params, const RunOptions& options) {
+  VCP_RETURN_IF_ERROR(ValidateWorkload(params));
+  if (options.threads < 0) {
+    return Status::InvalidArgument("threads = " + std::to_string(options.threads) +
+                                   " is negative; use 0 for all hardware threads or a positive count");
+  }
+  VCP_ASSIGN_OR_RETURN(auto resolved, Resolve(options));
+  return resolved.first->run(params, options, resolved.second);
+}
+
+Status CheckOpening(const WorkloadParams& params, const Hash32& root, const MultiProof& proof, int threads) {
+  VCP_RETURN_IF_ERROR(ValidateWorkload(params));
+  const uint64_t leaves = TileGridOf(params).leaf_count();
+  if (proof.tree_size != leaves) {
+    return Status::Rejected("the proof is for a tree of " + std::to_string(proof.tree_size) +
+                            " leaves but this workload has " + std::to_string(leaves) + " tiles");
+  }
+  if (proof.indices.empty()) return Status::Rejected("the proof opens no tile");
+  for (size_t i = 0; i < proof.indices.size(); ++i) {
+    if (proof.indices[i] >= leaves || (i > 0 && proof.indices[i] <= proof.indices[i - 1])) {
+      return Status::Rejected("the proof's tile indices must be strictly increasing and below " +
+                              std::to_string(leaves) + "; entry " + std::to_string(i) + " is " +
+                              std::to_string(proof.indices[i]));
+    }
+  }
+  // Recompute every opened tile from the seed alone, in parallel across tiles.
+  std::vector<Hash32> leaf_hashes(proof.indices.size());
+  std::vector<Status> errors(proof.indices.size());
+  ParallelFor(proof.indices.size(), threads, 1, [&](uint64_t i0, uint64_t i1) {
+    for (uint64_t i = i0; i < i1; ++i) {
+      auto tile = ComputeTileFromSeed(params, proof.indices[i]);
+      if (!tile.ok()) {
+        errors[i] = tile.status();
+        continue;
+      }
+      leaf_hashes[i] = LeafHashOfTile(params, TileAt(params, proof.indices[i]), *tile);
+    }
+  });
+  for (const Status& s : errors) VCP_RETURN_IF_ERROR(s);
+  Status verified = VerifyMulti(proof, leaf_hashes, root);
+  if (!verified.ok()) {
+    std::string tiles;
+    for (size_t i = 0; i < proof.indices.size() && i < 8; ++i) tiles += (i ? "," : "") + std::to_string(proof.indices[i]);
+    if (proof.indices.size() > 8) tiles += ",...";
+    return Status::Rejected("the recomputed tiles [" + tiles + "] do not match the commitment: " +
+                            std::string(verified.message()));
+  }
+  return Status::Ok();
+}
+
+}  // namespace vcp

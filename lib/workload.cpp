@@ -1,0 +1,254 @@
+// The CPU engine's workload steps: validation, the tile grid, input generation, C, and leaf hashing
+// (docs/SPEC.md sections 2-6). Everything here is the ground truth the CUDA backend reproduces.
+#include "vcp/workload.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+#include "cpu/gemm.h"
+#include "cpu/philox_fill.h"
+#include "parallel.h"
+#include "shared/leaf_layout.h"
+#include "shared/philox_inputs.h"
+#include "vcp/bytes.h"
+
+static_assert(std::endian::native == std::endian::little,
+              "vcp writes C's 4-byte elements to leaves straight from memory; a big-endian host needs byte swaps");
+
+namespace vcp {
+
+std::string_view WorkloadName(WorkloadKind kind) {
+  switch (kind) {
+    case WorkloadKind::kInt8: return "int8";
+    case WorkloadKind::kFp32Ordered: return "fp32-ordered";
+  }
+  return "unknown";
+}
+
+Result<WorkloadKind> ParseWorkloadKind(std::string_view name) {
+  if (name == "int8") return WorkloadKind::kInt8;
+  if (name == "fp32-ordered") return WorkloadKind::kFp32Ordered;
+  return Status::InvalidArgument("unknown workload '" + std::string(name) + "'; allowed: int8, fp32-ordered");
+}
+
+Status ValidateWorkload(const WorkloadParams& p) {
+  if (p.kind != WorkloadKind::kInt8 && p.kind != WorkloadKind::kFp32Ordered) {
+    return Status::InvalidArgument("workload id " + std::to_string(static_cast<int>(p.kind)) +
+                                   " is unknown; allowed: 1 (int8), 2 (fp32-ordered)");
+  }
+  const struct {
+    const char* name;
+    uint32_t value;
+  } dims[] = {{"M", p.m}, {"N", p.n}, {"K", p.k}};
+  for (const auto& d : dims) {
+    if (d.value < 1 || d.value > kMaxDimension) {
+      return Status::InvalidArgument(std::string(d.name) + " = " + std::to_string(d.value) +
+                                     " is out of range; each of M, N, K must be in [1, " +
+                                     std::to_string(kMaxDimension) + "]");
+    }
+  }
+  if (p.kind == WorkloadKind::kInt8 && p.k > kMaxInt8K) {
+    return Status::InvalidArgument("K = " + std::to_string(p.k) + " is too large for int8: K must be at most " +
+                                   std::to_string(kMaxInt8K) +
+                                   " so that K * 128 * 128 fits int32 and accumulation stays exact");
+  }
+  if (p.tile < kMinTile || p.tile > kMaxTile || !std::has_single_bit(p.tile)) {
+    return Status::InvalidArgument("tile size T = " + std::to_string(p.tile) +
+                                   " is not allowed; T must be a power of two from " + std::to_string(kMinTile) +
+                                   " to " + std::to_string(kMaxTile));
+  }
+  return Status::Ok();
+}
+
+uint64_t OperationCount(const WorkloadParams& p) { return 2ull * p.m * p.n * p.k; }
+
+TileGrid TileGridOf(const WorkloadParams& p) {
+  return TileGrid{shared::TileCount1D(p.m, p.tile), shared::TileCount1D(p.n, p.tile)};
+}
+
+Tile TileAt(const WorkloadParams& p, uint64_t index) {
+  const shared::TileRect r = shared::TileRectOf(p.m, p.n, p.tile, index);
+  return Tile{index, r.tile_row, r.tile_col, r.row0, r.col0, r.rows, r.cols};
+}
+
+InputKey DeriveInputKey(const WorkloadParams& p) {
+  ByteWriter w;
+  w.Bytes(p.seed);
+  w.U8(static_cast<uint8_t>(p.kind));
+  w.U32(p.m);
+  w.U32(p.n);
+  w.U32(p.k);
+  const Hash32 d = TaggedHash("vcp.v1.input-key", w.bytes());
+  InputKey key;
+  key.k0 = uint32_t{d[0]} | uint32_t{d[1]} << 8 | uint32_t{d[2]} << 16 | uint32_t{d[3]} << 24;
+  key.k1 = uint32_t{d[4]} | uint32_t{d[5]} << 8 | uint32_t{d[6]} << 16 | uint32_t{d[7]} << 24;
+  return key;
+}
+
+namespace {
+
+shared::PhiloxKey ToPhilox(InputKey k) { return shared::PhiloxKey{k.k0, k.k1}; }
+
+uint64_t RowsOf(const WorkloadParams& p, Matrix which) { return which == Matrix::kA ? p.m : p.k; }
+uint64_t ColsOf(const WorkloadParams& p, Matrix which) { return which == Matrix::kA ? p.k : p.n; }
+
+Status CheckSize(std::string_view what, uint64_t have, uint64_t need) {
+  if (have != need) {
+    return Status::InvalidArgument(std::string(what) + " holds " + std::to_string(have) + " elements; this shape needs " +
+                                   std::to_string(need));
+  }
+  return Status::Ok();
+}
+
+// Rows of C per parallel chunk: enough that each chunk amortises packing B.
+constexpr uint64_t kRowGrain = 32;
+
+}  // namespace
+
+Status GenerateInt8(const WorkloadParams& p, Matrix which, std::span<int8_t> out, int threads) {
+  VCP_RETURN_IF_ERROR(ValidateWorkload(p));
+  const uint64_t count = RowsOf(p, which) * ColsOf(p, which);
+  VCP_RETURN_IF_ERROR(CheckSize(which == Matrix::kA ? "A" : "B", out.size(), count));
+  const shared::PhiloxKey key = ToPhilox(DeriveInputKey(p));
+  const auto matrix = static_cast<uint32_t>(which);
+  // Chunks of whole Philox blocks so each thread computes every block once.
+  const uint64_t blocks = (count + shared::kInt8PerBlock - 1) / shared::kInt8PerBlock;
+  ParallelFor(blocks, threads, 4096, [&](uint64_t b0, uint64_t b1) {
+    const uint64_t first = b0 * shared::kInt8PerBlock;
+    const uint64_t last = std::min(count, b1 * shared::kInt8PerBlock);
+    cpu::FillInt8(key, matrix, first, last - first, out.data() + first);
+  });
+  return Status::Ok();
+}
+
+Status GenerateFp32(const WorkloadParams& p, Matrix which, std::span<float> out, int threads) {
+  VCP_RETURN_IF_ERROR(ValidateWorkload(p));
+  const uint64_t count = RowsOf(p, which) * ColsOf(p, which);
+  VCP_RETURN_IF_ERROR(CheckSize(which == Matrix::kA ? "A" : "B", out.size(), count));
+  const shared::PhiloxKey key = ToPhilox(DeriveInputKey(p));
+  const auto matrix = static_cast<uint32_t>(which);
+  const uint64_t blocks = (count + shared::kFp32PerBlock - 1) / shared::kFp32PerBlock;
+  ParallelFor(blocks, threads, 4096, [&](uint64_t b0, uint64_t b1) {
+    const uint64_t first = b0 * shared::kFp32PerBlock;
+    const uint64_t last = std::min(count, b1 * shared::kFp32PerBlock);
+    cpu::FillFp32(key, matrix, first, last - first, out.data() + first);
+  });
+  return Status::Ok();
+}
+
+Status ComputeInt8(const WorkloadParams& p, std::span<const int8_t> a, std::span<const int8_t> b,
+                   std::span<int32_t> c, int threads) {
+  VCP_RETURN_IF_ERROR(ValidateWorkload(p));
+  if (p.kind != WorkloadKind::kInt8) return Status::InvalidArgument("ComputeInt8 needs an int8 workload");
+  VCP_RETURN_IF_ERROR(CheckSize("A", a.size(), uint64_t{p.m} * p.k));
+  VCP_RETURN_IF_ERROR(CheckSize("B", b.size(), uint64_t{p.k} * p.n));
+  VCP_RETURN_IF_ERROR(CheckSize("C", c.size(), uint64_t{p.m} * p.n));
+  const cpu::Tier tier = cpu::BestInt8Tier();
+  ParallelFor(p.m, threads, kRowGrain, [&](uint64_t r0, uint64_t r1) {
+    cpu::GemmInt8(tier, r1 - r0, p.n, p.k, a.data() + r0 * p.k, p.k, b.data(), p.n, c.data() + r0 * p.n, p.n);
+  });
+  return Status::Ok();
+}
+
+Status ComputeFp32(const WorkloadParams& p, std::span<const float> a, std::span<const float> b, std::span<float> c,
+                   int threads) {
+  VCP_RETURN_IF_ERROR(ValidateWorkload(p));
+  if (p.kind != WorkloadKind::kFp32Ordered) return Status::InvalidArgument("ComputeFp32 needs an fp32-ordered workload");
+  VCP_RETURN_IF_ERROR(CheckSize("A", a.size(), uint64_t{p.m} * p.k));
+  VCP_RETURN_IF_ERROR(CheckSize("B", b.size(), uint64_t{p.k} * p.n));
+  VCP_RETURN_IF_ERROR(CheckSize("C", c.size(), uint64_t{p.m} * p.n));
+  const cpu::Tier tier = cpu::BestFp32Tier();
+  ParallelFor(p.m, threads, kRowGrain, [&](uint64_t r0, uint64_t r1) {
+    cpu::GemmFp32Ordered(tier, r1 - r0, p.n, p.k, a.data() + r0 * p.k, p.k, b.data(), p.n, c.data() + r0 * p.n, p.n);
+  });
+  return Status::Ok();
+}
+
+Result<std::vector<uint32_t>> ComputeTileFromSeed(const WorkloadParams& p, uint64_t tile_index) {
+  VCP_RETURN_IF_ERROR(ValidateWorkload(p));
+  const uint64_t leaves = TileGridOf(p).leaf_count();
+  if (tile_index >= leaves) {
+    return Status::InvalidArgument("tile index " + std::to_string(tile_index) + " is out of range; this workload has " +
+                                   std::to_string(leaves) + " tiles (0.." + std::to_string(leaves - 1) + ")");
+  }
+  const Tile t = TileAt(p, tile_index);
+  const shared::PhiloxKey key = ToPhilox(DeriveInputKey(p));
+  const uint64_t k = p.k;
+  std::vector<uint32_t> out(uint64_t{t.rows} * t.cols);
+  if (p.kind == WorkloadKind::kInt8) {
+    // The tile's rows of A, a_rows (rows, K), and its columns of B, b_cols (K, cols): each is a run of
+    // consecutive indices per row of the source matrix, so only the needed Philox blocks are computed.
+    std::vector<int8_t> a_rows(t.rows * k), b_cols(k * t.cols);
+    for (uint64_t r = 0; r < t.rows; ++r) cpu::FillInt8(key, shared::kMatrixA, (t.row0 + r) * k, k, &a_rows[r * k]);
+    for (uint64_t kk = 0; kk < k; ++kk)
+      cpu::FillInt8(key, shared::kMatrixB, kk * p.n + t.col0, t.cols, &b_cols[kk * t.cols]);
+    std::vector<int32_t> c(out.size());
+    cpu::GemmInt8(cpu::BestInt8Tier(), t.rows, t.cols, k, a_rows.data(), k, b_cols.data(), t.cols, c.data(), t.cols);
+    std::memcpy(out.data(), c.data(), c.size() * sizeof(int32_t));
+  } else {
+    std::vector<float> a_rows(t.rows * k), b_cols(k * t.cols);
+    for (uint64_t r = 0; r < t.rows; ++r) cpu::FillFp32(key, shared::kMatrixA, (t.row0 + r) * k, k, &a_rows[r * k]);
+    for (uint64_t kk = 0; kk < k; ++kk)
+      cpu::FillFp32(key, shared::kMatrixB, kk * p.n + t.col0, t.cols, &b_cols[kk * t.cols]);
+    std::vector<float> c(out.size());
+    cpu::GemmFp32Ordered(cpu::BestFp32Tier(), t.rows, t.cols, k, a_rows.data(), k, b_cols.data(), t.cols, c.data(),
+                         t.cols);
+    std::memcpy(out.data(), c.data(), c.size() * sizeof(float));
+  }
+  return out;
+}
+
+namespace {
+// 0x00 || 63-byte header: exactly one SHA-256 block (docs/SPEC.md section 6).
+std::array<uint8_t, 64> PrefixedHeader(const WorkloadParams& p, const Tile& t) {
+  std::array<uint8_t, 64> block{};
+  block[0] = 0x00;
+  shared::WriteLeafHeader(block.data() + 1, static_cast<uint32_t>(p.kind), p.m, p.n, p.k, p.tile, t.tile_row,
+                          t.tile_col, p.seed.data());
+  return block;
+}
+}  // namespace
+
+std::vector<uint8_t> LeafBytes(const WorkloadParams& p, const Tile& t, std::span<const uint32_t> tile_elements) {
+  const std::array<uint8_t, 64> prefixed = PrefixedHeader(p, t);
+  std::vector<uint8_t> leaf(prefixed.begin() + 1, prefixed.end());
+  const size_t header = leaf.size();
+  leaf.resize(header + tile_elements.size() * 4);
+  std::memcpy(leaf.data() + header, tile_elements.data(), tile_elements.size() * 4);
+  return leaf;
+}
+
+Hash32 LeafHashOfTile(const WorkloadParams& p, const Tile& t, std::span<const uint32_t> tile_elements) {
+  thread_local Sha256Hasher hasher;
+  hasher.Update(PrefixedHeader(p, t));
+  hasher.Update(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(tile_elements.data()),
+                                         tile_elements.size() * 4));
+  return hasher.Final();
+}
+
+Status HashLeaves(const WorkloadParams& p, std::span<const uint32_t> c, std::span<Hash32> leaf_hashes, int threads) {
+  VCP_RETURN_IF_ERROR(ValidateWorkload(p));
+  VCP_RETURN_IF_ERROR(CheckSize("C", c.size(), uint64_t{p.m} * p.n));
+  const uint64_t leaves = TileGridOf(p).leaf_count();
+  VCP_RETURN_IF_ERROR(CheckSize("the leaf hash array", leaf_hashes.size(), leaves));
+  ParallelFor(leaves, threads, 16, [&](uint64_t l0, uint64_t l1) {
+    // One contiguous leaf-sized buffer per thread: gathering T rows into it costs far less than hashing them, and
+    // one Update over a contiguous buffer runs at full SHA-256 speed.
+    Sha256Hasher hasher;
+    std::vector<uint32_t> tile(uint64_t{p.tile} * p.tile);
+    for (uint64_t l = l0; l < l1; ++l) {
+      const Tile t = TileAt(p, l);
+      for (uint32_t r = 0; r < t.rows; ++r) {
+        std::memcpy(&tile[uint64_t{r} * t.cols], &c[(uint64_t{t.row0} + r) * p.n + t.col0], t.cols * 4u);
+      }
+      hasher.Update(PrefixedHeader(p, t));
+      hasher.Update(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(tile.data()),
+                                             uint64_t{t.rows} * t.cols * 4));
+      leaf_hashes[l] = hasher.Final();
+    }
+  });
+  return Status::Ok();
+}
+
+}  // namespace vcp
