@@ -61,8 +61,10 @@ __global__ void __launch_bounds__(kFbTile * kFbRowsPerPass) FallbackKernel(uint3
   }
 }
 
-// Builds the cuBLASLt descriptors and picks an algorithm for (m, n, k), or settles on the fallback.
-Status Prepare(GemmInt8Plan& plan, uint32_t m, uint32_t n, uint32_t k) {
+}  // namespace
+
+Status PrepareGemmInt8(GemmInt8Plan& plan, uint32_t m, uint32_t n, uint32_t k) {
+  if (m == 0 || n == 0 || k == 0) return Status::InvalidArgument("int8 GEMM: M, N and K must be at least 1");
   plan.m = plan.n = plan.k = 0;  // stays "no plan" if anything below fails
   plan.use_cublaslt = false;
   plan.desc.Reset();
@@ -120,8 +122,6 @@ Status Prepare(GemmInt8Plan& plan, uint32_t m, uint32_t n, uint32_t k) {
   return Status::Ok();
 }
 
-}  // namespace
-
 Status GemmInt8(GemmInt8Plan& plan, uint32_t m, uint32_t n, uint32_t k, const int8_t* a, const int8_t* bt, int32_t* c,
                 cudaStream_t stream) {
   if (m == 0 || n == 0 || k == 0) return Status::InvalidArgument("int8 GEMM: M, N and K must be at least 1");
@@ -129,7 +129,7 @@ Status GemmInt8(GemmInt8Plan& plan, uint32_t m, uint32_t n, uint32_t k, const in
     return Status::InvalidArgument("int8 GEMM: K = " + std::to_string(k) + " exceeds " + std::to_string(kMaxInt8K) +
                                    ", beyond which int32 accumulation is not exact");
   }
-  if (plan.m != m || plan.n != n || plan.k != k) VCP_RETURN_IF_ERROR(Prepare(plan, m, n, k));
+  if (plan.m != m || plan.n != n || plan.k != k) VCP_RETURN_IF_ERROR(PrepareGemmInt8(plan, m, n, k));
   if (plan.use_cublaslt) {
     const int32_t alpha = 1, beta = 0;
     return CublasCheck(cublasLtMatmul(plan.handle.get(), plan.desc.get(), &alpha, bt, plan.bt_layout.get(), a,

@@ -519,10 +519,13 @@ TEST(MerkleMulti, EdgeSets) {
       EXPECT_EQ(proof->hashes, RefMultiProof(leaves, s)) << "n " << n;
       EXPECT_TRUE(VerifyMulti(*proof, Pick(leaves, s), tree.root()).ok()) << "n " << n;
     }
-    // Opening every leaf needs no hashes; opening one leaf needs exactly its audit path.
+    // Opening every leaf needs no hashes; opening one leaf needs exactly its audit path's hashes, listed left to
+    // right: for leaf 0 every sibling is on the right, so that is the audit path's bottom-up order; for the last
+    // leaf every sibling is on the left, so it is the audit path reversed.
     EXPECT_TRUE(ProveMulti(tree, all)->hashes.empty());
+    EXPECT_EQ(ProveMulti(tree, std::vector<uint64_t>{0})->hashes, *tree.InclusionProof(0)) << "n " << n;
     std::vector<Hash32> path = *tree.InclusionProof(n - 1);
-    std::reverse(path.begin(), path.end());  // multiproofs list top-down, audit paths bottom-up
+    std::reverse(path.begin(), path.end());
     EXPECT_EQ(ProveMulti(tree, std::vector<uint64_t>{n - 1})->hashes, path) << "n " << n;
   }
 }

@@ -56,11 +56,11 @@ using RoundLeafSource = std::function<Result<std::vector<Hash32>>(uint32_t round
 Result<std::vector<Hash32>> RecomputeRoundLeaves(const Lease& lease, const EpochStart& start, uint32_t round,
                                                  const RunOptions& options);
 
-// Builds the response to `challenge` for a committed record. round_roots are the R roots of the record.
-// Fails (kInvalidArgument) when a supplied round's leaves do not hash to its committed root.
+// Builds and signs the response to `challenge` for a committed record. round_roots are the R roots of the
+// record. Fails (kInvalidArgument) when a supplied round's leaves do not hash to its committed root.
 Result<EpochResponse> BuildResponse(const Lease& lease, const EpochRecord& record,
                                     std::span<const Hash32> round_roots, const ChallengeValue& challenge,
-                                    const RoundLeafSource& leaves);
+                                    const RoundLeafSource& leaves, const SecretKey& provider_key);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Verifier.

@@ -89,6 +89,11 @@ class ProviderSession {
   Status Replay();
   EpochState* FindEpoch(uint64_t epoch);
   Status CheckStart(const EpochStart& start) const;
+  // Checks and logs a new start; returns the epoch's state (an existing one for a start seen before).
+  Result<EpochState*> Begin(const EpochStart& start);
+  Result<EpochRecord> Finish(EpochState& state, EpochLeaves leaves, const std::string& device,
+                             uint64_t provider_start_us, uint64_t provider_end_us, const SecretKey& key,
+                             bool keep_leaves);
   Result<EpochResponse> Answer(EpochState& state, const ChallengeValue& challenge, const SecretKey& key,
                                const ProverOptions& options);
   std::filesystem::path LeavesPath(uint64_t epoch) const;
@@ -119,6 +124,7 @@ struct VerifierEpoch {
   uint64_t arrival_us = 0;
   std::optional<Challenge> challenge;
   std::optional<Verdict> verdict;     // set once the epoch is closed
+  std::optional<Hash32> response_hash;  // SHA-256 of the response that closed it
 };
 
 struct RecordOutcome {
@@ -150,15 +156,17 @@ class VerifierSession {
 
   // Checks the provider's signature over this lease and records the acceptance.
   [[nodiscard]] Status AddAcceptance(const LeaseAcceptance& acceptance);
-  // Issues the next epoch with a fresh beacon. An open epoch is first closed: missed when no record arrived (only
-  // once its deadline has passed, otherwise the call is refused), no-response when a record is awaiting its
-  // response.
+  // Issues the next epoch with a fresh beacon. An open epoch without a record is handed out again while its
+  // deadline has not passed (so a restart resumes it); otherwise it is first closed: missed when no record
+  // arrived, no-response when its record is still awaiting a valid response.
   Result<EpochStart> StartEpoch(const SecretKey& key);
-  // Notes the arrival time on the verifier's clock and checks the record against the open epoch.
+  // Notes the arrival time on the verifier's clock and checks the record against the open epoch. The same record
+  // again returns the same challenge; a different second record is refused.
   Result<RecordOutcome> ReceiveRecord(std::span<const uint8_t> record_bytes, const SecretKey& key);
   // Checks the response to the open epoch's record and closes the epoch with a signed verdict. A response that
   // fails to bind to the epoch (or is malformed) is kRejected and the epoch stays open. Beacon mode:
-  // kUnavailable until the beacon round is published.
+  // kUnavailable until the beacon round is published. The response that closed the last epoch, given again,
+  // returns the same verdict.
   Result<Verdict> ReceiveResponse(std::span<const uint8_t> response_bytes, const SecretKey& key);
   LeaseReport Report(uint64_t now_us, double confidence = 0.95) const;
 
@@ -170,6 +178,7 @@ class VerifierSession {
   Status Replay();
   VerifierEpoch* OpenEpoch();
   Hash32 ChainHead() const;
+  Status CheckKey(const SecretKey& key) const;
   Result<Verdict> Close(VerifierEpoch& epoch, Reason reason, std::string detail, const SecretKey& key);
 
   AppendLog log_;

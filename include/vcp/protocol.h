@@ -148,7 +148,7 @@ enum class Reason : uint16_t {
   kMissed = 1,            // no record arrived before the next epoch started
   kMalformedRecord = 2,   // record bytes did not parse
   kWrongLease = 3,        // record or response bound to another lease
-  kBadSignature = 4,      // record not signed by the lease's provider key
+  kBadSignature = 4,      // record or response not signed by the lease's provider key
   kWrongEpoch = 5,        // record for another epoch index (replay)
   kWrongBeacon = 6,       // record names a beacon other than this epoch's
   kBrokenChain = 7,       // previous-record hash is not the last record the verifier received
@@ -160,7 +160,7 @@ enum class Reason : uint16_t {
   kWrongChallenge = 13,   // response answers a challenge or beacon value other than the verifier's
   kWrongSamples = 14,     // opened rounds differ from the derived sample
   kBadProof = 15,         // a multiproof has the wrong number of hashes
-  kTileMismatch = 16,     // recomputed tiles do not hash to the committed round root
+  kTileMismatch = 16,     // tiles recomputed from the seed, with the proof, do not give the round root
   kBadEpochProof = 17,    // round roots do not hash to the epoch root
 };
 std::string_view ReasonName(Reason reason);  // "tile-mismatch"
@@ -177,6 +177,10 @@ struct Verdict {
   std::string detail;       // human-readable explanation
   Signature verifier_signature{};
 };
+
+// Text fields (device, beacon name, verdict detail) are printable ASCII: this replaces any other byte with '?'
+// and cuts the text to max_bytes.
+std::string ToProtocolText(std::string_view text, size_t max_bytes);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Canonical bytes. Serialize writes the whole message including its signature field; Parse rejects wrong magic,

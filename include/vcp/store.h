@@ -59,6 +59,8 @@ class AppendLog {
   std::filesystem::path path_;
   std::vector<LogEntry> entries_;
   LogRecovery recovery_;
+  uint64_t size_ = 0;    // bytes on disk
+  bool broken_ = false;  // an append failed part-way: refuse more until the log is reopened (and its tail cut)
 };
 
 // Parses a log image without touching any file (vcp inspect, tests). Never cuts anything.

@@ -21,11 +21,13 @@ struct LeaseReport {
   uint64_t proven_operations = 0;
   double median_rate = 0, min_rate = 0;  // ops/s over passed epochs (0 when none)
   bool meets_claimed_rate = false;       // min_rate >= the lease's claimed rate (and at least one epoch passed)
-  // Probability that a provider which skipped 1% / 10% of every epoch's work would have been caught by now:
-  // 1 - (1 - s)^(k * audited epochs), audited = passed + failed. In beacon mode, `*_grinding` is the same
-  // against a provider that learned each beacon early and tried 2^kGrindingBudgetBits records per epoch.
-  double caught_skip_1pct = 0, caught_skip_10pct = 0;
-  double caught_skip_1pct_grinding = 0, caught_skip_10pct_grinding = 0;
+  // Probability that a provider which skipped 1% / 10% of every epoch's work would have passed every audited
+  // epoch so far, (1 - s)^(k * audited) with audited = passed + failed; it is caught with 1 minus that. Stored
+  // this way round because the catch probability rounds to 1 in a double long before this underflows. In beacon
+  // mode `*_grinding` is the same against a provider that learned each beacon early and tried
+  // 2^kGrindingBudgetBits records per epoch: min(1, 1 - (1 - f^k)^G)^audited.
+  double escape_skip_1pct = 1, escape_skip_10pct = 1;
+  double escape_skip_1pct_grinding = 1, escape_skip_10pct_grinding = 1;
   // Audit coverage: the lease hours elapsed by `now_us`, and the GPU-hours proven: elapsed hours times the
   // one-sided lower confidence bound on the fraction of time the provider delivered (passed epochs out of all
   // epochs, which ran at random times).

@@ -48,6 +48,10 @@ struct GemmInt8Plan {
   LtLayoutOwner bt_layout, a_layout, c_layout;
   cublasLtMatmulAlgo_t algo{};
 };
+// Builds plan for (m, n, k): cuBLASLt handle, workspace, descriptors and algorithm, or the choice of the fallback.
+// Launches nothing; GemmInt8 calls it when the shape changes, callers that time GemmInt8 call it first so the
+// host-side set-up stays outside the timed region.
+[[nodiscard]] Status PrepareGemmInt8(GemmInt8Plan& plan, uint32_t m, uint32_t n, uint32_t k);
 // c = a * b exactly in int32 (alpha 1, beta 0, no saturation; |c| <= 128*128*K < 2^31 for K <= 131071).
 // a: (M, K) row-major int8. bt: B^T, (N, K) row-major int8. c: (M, N) row-major int32.
 [[nodiscard]] Status GemmInt8(GemmInt8Plan& plan, uint32_t m, uint32_t n, uint32_t k, const int8_t* a,

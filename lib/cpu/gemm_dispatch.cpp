@@ -1,0 +1,101 @@
+// Run-time choice of a GEMM tier (the BLAKE3 dispatch pattern). This file is compiled for the baseline ISA; it
+// only calls into gemm_avx2.cpp / gemm_avx512.cpp after the CPU has said it runs their instructions.
+#include <cstdlib>
+#include <string_view>
+
+#include "cpu/gemm.h"
+
+namespace vcp::cpu {
+
+// The tiers' entry points, one definition each in gemm_portable.cpp, gemm_avx2.cpp and gemm_avx512.cpp. All
+// follow the contract of GemmInt8 / GemmFp32Ordered in gemm.h: a (m, k) lda; b (k, n) ldb; c (m, n) ldc.
+namespace detail {
+void GemmInt8Portable(size_t m, size_t n, size_t k, const int8_t* a, size_t lda, const int8_t* b, size_t ldb,
+                      int32_t* c, size_t ldc);
+void GemmInt8Avx2(size_t m, size_t n, size_t k, const int8_t* a, size_t lda, const int8_t* b, size_t ldb,
+                  int32_t* c, size_t ldc);
+void GemmInt8Avx512Vnni(size_t m, size_t n, size_t k, const int8_t* a, size_t lda, const int8_t* b, size_t ldb,
+                        int32_t* c, size_t ldc);
+void GemmFp32OrderedPortable(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* b, size_t ldb,
+                             float* c, size_t ldc);
+void GemmFp32OrderedAvx2(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* b, size_t ldb,
+                         float* c, size_t ldc);
+}  // namespace detail
+
+std::string_view TierName(Tier tier) {
+  switch (tier) {
+    case Tier::kPortable:
+      return "portable";
+    case Tier::kAvx2:
+      return "avx2";
+    case Tier::kAvx512Vnni:
+      return "avx512vnni";
+  }
+  return "unknown";
+}
+
+// GCC's __builtin_cpu_supports reports a vector extension only when cpuid lists it AND the OS saves its
+// registers (XCR0 via xgetbv), so no separate OS check is needed.
+bool TierAvailable(Tier tier) {
+  __builtin_cpu_init();
+  switch (tier) {
+    case Tier::kPortable:
+      return true;
+    case Tier::kAvx2:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case Tier::kAvx512Vnni:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+  }
+  return false;
+}
+
+namespace {
+
+// The best available tier no higher than `ceiling`, or the tier VCP_CPU_TIER names when the CPU has it. The
+// variable is read on every call (tests set it at run time); an unknown value or an unavailable tier is ignored.
+Tier ChooseTier(Tier ceiling) {
+  if (const char* forced = std::getenv("VCP_CPU_TIER")) {
+    const std::string_view name(forced);
+    for (Tier tier : {Tier::kPortable, Tier::kAvx2, Tier::kAvx512Vnni}) {
+      if (name == TierName(tier) && TierAvailable(tier)) return tier < ceiling ? tier : ceiling;
+    }
+  }
+  for (Tier tier : {Tier::kAvx512Vnni, Tier::kAvx2}) {
+    if (tier <= ceiling && TierAvailable(tier)) return tier;
+  }
+  return Tier::kPortable;
+}
+
+}  // namespace
+
+Tier BestInt8Tier() { return ChooseTier(Tier::kAvx512Vnni); }
+
+// There is no AVX-512 fp32 kernel: the ordered chain is bound by FMA latency per element, which AVX2 already
+// hides, so avx512vnni maps to avx2 here.
+Tier BestFp32Tier() { return ChooseTier(Tier::kAvx2); }
+
+// A tier the CPU lacks runs the portable code (same bits by construction) rather than faulting.
+void GemmInt8(Tier tier, size_t m, size_t n, size_t k, const int8_t* a, size_t lda, const int8_t* b, size_t ldb,
+              int32_t* c, size_t ldc) {
+  if (m == 0 || n == 0) return;
+  if (tier == Tier::kAvx512Vnni && TierAvailable(tier)) {
+    detail::GemmInt8Avx512Vnni(m, n, k, a, lda, b, ldb, c, ldc);
+  } else if (tier == Tier::kAvx2 && TierAvailable(tier)) {
+    detail::GemmInt8Avx2(m, n, k, a, lda, b, ldb, c, ldc);
+  } else {
+    detail::GemmInt8Portable(m, n, k, a, lda, b, ldb, c, ldc);
+  }
+}
+
+void GemmFp32Ordered(Tier tier, size_t m, size_t n, size_t k, const float* a, size_t lda, const float* b, size_t ldb,
+                     float* c, size_t ldc) {
+  if (m == 0 || n == 0) return;
+  if (tier != Tier::kPortable && TierAvailable(Tier::kAvx2)) {
+    detail::GemmFp32OrderedAvx2(m, n, k, a, lda, b, ldb, c, ldc);
+  } else {
+    detail::GemmFp32OrderedPortable(m, n, k, a, lda, b, ldb, c, ldc);
+  }
+}
+
+}  // namespace vcp::cpu

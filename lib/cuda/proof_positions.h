@@ -1,0 +1,34 @@
+// Where the nodes of a multiproof sit in a tree stored as levels (the CUDA backend keeps its tree on the device
+// that way and copies only these nodes to the host). Host-only and compiled in every build
+// (lib/proof_positions.cpp), so tests/cuda_proof_positions_test.cpp checks it against vcp::ProveMulti anywhere.
+//
+// Levels: level 0 holds the n leaf hashes, level h + 1 pairs level h left to right and carries an unpaired last
+// node up unchanged, ending in one node (vcp::MerkleTree::Build). Node j of level h then covers the leaves
+// [j * 2^h, min((j + 1) * 2^h, n)) and equals MTH of that range. Every subtree the RFC 6962 recursion visits is
+// such a range: [a, a + 2^h) with a a multiple of 2^h, or, on the right edge, [a, n) with a a multiple of
+// 2^h for h = ceil(log2(n - a)); both are node a >> h of level h.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "vcp/status.h"
+
+namespace vcp {
+
+// Sizes of levels 0, 1, ..., top: n, ceil(n / 2), ..., 1. Requires n >= 1.
+std::vector<uint64_t> MerkleLevelSizes(uint64_t leaf_count);
+
+struct NodePosition {
+  uint32_t level = 0;
+  uint64_t index = 0;
+  bool operator==(const NodePosition&) const = default;
+};
+
+// The positions of MultiProof::hashes for these leaf indices, in the same order (the roots of the maximal
+// subtrees without an opened leaf, met by a left-to-right depth-first walk). indices must be non-empty, strictly
+// increasing and below tree_size (InvalidArgument otherwise, as ProveMulti).
+Result<std::vector<NodePosition>> MultiProofNodePositions(uint64_t tree_size, std::span<const uint64_t> indices);
+
+}  // namespace vcp

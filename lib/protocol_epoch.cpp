@@ -1,0 +1,275 @@
+// One epoch, both roles, without storage (docs/PROTOCOL.md sections 6 and 7).
+#include <chrono>
+#include <string>
+
+#include "vcp/bytes.h"
+#include "vcp/epoch.h"
+#include "vcp/merkle.h"
+
+namespace vcp {
+
+namespace {
+
+std::string Short(const Hash32& h) { return ToHex(h).substr(0, 16); }
+
+std::string JoinRounds(std::span<const uint32_t> rounds) {
+  std::string out;
+  for (size_t i = 0; i < rounds.size() && i < 8; ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(rounds[i]);
+  }
+  if (rounds.size() > 8) out += ",... (" + std::to_string(rounds.size()) + " in all)";
+  return out;
+}
+
+Finding Fail(Reason reason, std::string detail) { return Finding{reason, ToProtocolText(detail, kMaxDetailBytes)}; }
+
+Status CheckLeafShape(const Lease& lease, const EpochLeaves& leaves) {
+  const uint64_t per_round = LeavesPerRound(lease);
+  if (leaves.size() != lease.rounds_per_epoch) {
+    return Status::InvalidArgument("epoch leaves: " + std::to_string(leaves.size()) + " rounds given; the lease has R = " +
+                                   std::to_string(lease.rounds_per_epoch));
+  }
+  for (size_t r = 0; r < leaves.size(); ++r) {
+    if (leaves[r].size() != per_round) {
+      return Status::InvalidArgument("epoch leaves: round " + std::to_string(r) + " has " +
+                                     std::to_string(leaves[r].size()) + " leaf hashes; the workload has " +
+                                     std::to_string(per_round) + " tiles per round");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------------------
+// Provider.
+
+Result<EpochRun> RunEpochRounds(const Lease& lease, const EpochStart& start, const RunOptions& options) {
+  EpochRun run;
+  const auto t0 = std::chrono::steady_clock::now();
+  run.leaves.reserve(lease.rounds_per_epoch);
+  for (uint32_t r = 0; r < lease.rounds_per_epoch; ++r) {
+    VCP_ASSIGN_OR_RETURN(std::unique_ptr<Commitment> commitment,
+                         RunWorkload(RoundWorkload(lease, start, r), options));
+    if (r == 0) run.device = commitment->device();
+    VCP_ASSIGN_OR_RETURN(std::vector<Hash32> leaves, commitment->LeafHashes());
+    run.leaves.push_back(std::move(leaves));
+  }
+  run.compute_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return run;
+}
+
+Result<EpochCommit> CommitEpoch(const Lease& lease, const EpochStart& start, const EpochLeaves& leaves,
+                                const std::string& device, uint64_t provider_start_us, uint64_t provider_end_us,
+                                const SecretKey& provider_key) {
+  VCP_RETURN_IF_ERROR(CheckLeafShape(lease, leaves));
+  EpochCommit commit;
+  commit.round_roots.reserve(leaves.size());
+  for (const auto& round : leaves) commit.round_roots.push_back(MerkleTree::Build(round).root());
+  EpochRecord& record = commit.record;
+  record.lease_id = start.lease_id;
+  record.epoch = start.epoch;
+  record.beacon = start.beacon;
+  record.prev_record = start.prev_record;
+  record.rounds = lease.rounds_per_epoch;
+  record.epoch_root = EpochRoot(commit.round_roots);
+  record.operations = EpochOperations(lease);
+  record.provider_start_us = provider_start_us;
+  record.provider_end_us = provider_end_us;
+  record.device = ToProtocolText(device, kMaxDeviceBytes);
+  VCP_RETURN_IF_ERROR(Sign(record, provider_key));
+  return commit;
+}
+
+Result<std::vector<Hash32>> RecomputeRoundLeaves(const Lease& lease, const EpochStart& start, uint32_t round,
+                                                 const RunOptions& options) {
+  VCP_ASSIGN_OR_RETURN(std::unique_ptr<Commitment> commitment, RunWorkload(RoundWorkload(lease, start, round), options));
+  return commitment->LeafHashes();
+}
+
+Result<EpochResponse> BuildResponse(const Lease& lease, const EpochRecord& record,
+                                    std::span<const Hash32> round_roots, const ChallengeValue& challenge,
+                                    const RoundLeafSource& leaves, const SecretKey& provider_key) {
+  if (round_roots.size() != lease.rounds_per_epoch) {
+    return Status::InvalidArgument("response: " + std::to_string(round_roots.size()) +
+                                   " round roots given; the lease has R = " + std::to_string(lease.rounds_per_epoch));
+  }
+  const uint64_t per_round = LeavesPerRound(lease);
+  const Hash32 record_hash = RecordHash(record);
+  const SampleSet sample = GroupSamples(
+      SamplePositions(record_hash, challenge.value, lease.rounds_per_epoch, per_round, lease.samples_per_epoch));
+
+  EpochResponse response;
+  response.lease_id = record.lease_id;
+  response.epoch = record.epoch;
+  response.record_hash = record_hash;
+  response.challenge = challenge;
+  for (size_t i = 0; i < sample.rounds.size(); ++i) {
+    const uint32_t round = sample.rounds[i];
+    VCP_ASSIGN_OR_RETURN(std::vector<Hash32> round_leaves, leaves(round));
+    if (round_leaves.size() != per_round) {
+      return Status::InvalidArgument("response: round " + std::to_string(round) + " has " +
+                                     std::to_string(round_leaves.size()) + " leaf hashes; expected " +
+                                     std::to_string(per_round));
+    }
+    const MerkleTree tree = MerkleTree::Build(std::move(round_leaves));
+    if (tree.root() != round_roots[round]) {
+      return Status::InvalidArgument("response: the leaf hashes supplied for round " + std::to_string(round) +
+                                     " give root " + ToHex(tree.root()) + ", but the record committed " +
+                                     ToHex(round_roots[round]));
+    }
+    VCP_ASSIGN_OR_RETURN(MultiProof proof, ProveMulti(tree, sample.tiles[i]));
+    response.rounds.push_back(RoundOpening{round, round_roots[round], std::move(proof.hashes)});
+  }
+  std::vector<Hash32> epoch_leaves;
+  epoch_leaves.reserve(round_roots.size());
+  for (const Hash32& root : round_roots) epoch_leaves.push_back(EpochTreeLeaf(root));
+  const MerkleTree epoch_tree = MerkleTree::Build(std::move(epoch_leaves), 1);
+  if (epoch_tree.root() != record.epoch_root) {
+    return Status::InvalidArgument("response: the round roots give epoch root " + ToHex(epoch_tree.root()) +
+                                   ", but the record committed " + ToHex(record.epoch_root));
+  }
+  const std::vector<uint64_t> opened_rounds(sample.rounds.begin(), sample.rounds.end());
+  VCP_ASSIGN_OR_RETURN(MultiProof epoch_proof, ProveMulti(epoch_tree, opened_rounds));
+  response.epoch_hashes = std::move(epoch_proof.hashes);
+  VCP_RETURN_IF_ERROR(Sign(response, provider_key));
+  return response;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Verifier.
+
+RecordCheck CheckRecord(const Lease& lease, const EpochStart& start, uint64_t arrival_us,
+                        std::span<const uint8_t> record_bytes) {
+  RecordCheck out;
+  Result<EpochRecord> parsed = ParseEpochRecord(record_bytes);
+  if (!parsed.ok()) {
+    out.finding = Fail(Reason::kMalformedRecord, std::string(parsed.status().message()));
+    return out;
+  }
+  const EpochRecord& record = *parsed;
+  const Hash32 lease_id = LeaseId(lease);
+  if (record.lease_id != lease_id) {
+    out.finding = Fail(Reason::kWrongLease, "the record is for lease " + Short(record.lease_id) + "; this lease is " +
+                                                Short(lease_id));
+    return out;
+  }
+  if (Status s = CheckSignature(record, lease.provider_key); !s.ok()) {
+    out.finding = Fail(Reason::kBadSignature, std::string(s.message()));
+    return out;
+  }
+  if (record.epoch != start.epoch) {
+    out.finding = Fail(Reason::kWrongEpoch, "the record is for epoch " + std::to_string(record.epoch) +
+                                                "; the open epoch is " + std::to_string(start.epoch));
+    return out;
+  }
+  if (record.beacon != start.beacon) {
+    out.finding = Fail(Reason::kWrongBeacon, "the record names beacon " + Short(record.beacon) + "; epoch " +
+                                                 std::to_string(start.epoch) + " was issued with beacon " +
+                                                 Short(start.beacon));
+    return out;
+  }
+  if (record.prev_record != start.prev_record) {
+    out.finding = Fail(Reason::kBrokenChain, "the record follows record " + Short(record.prev_record) +
+                                                 "; the last record the verifier received is " +
+                                                 Short(start.prev_record));
+    return out;
+  }
+  out.record = record;
+  if (record.rounds != lease.rounds_per_epoch || record.operations != EpochOperations(lease)) {
+    out.finding = Fail(Reason::kWrongParameters,
+                       "the record claims R = " + std::to_string(record.rounds) + " and " +
+                           std::to_string(record.operations) + " operations; the lease requires R = " +
+                           std::to_string(lease.rounds_per_epoch) + " and " + std::to_string(EpochOperations(lease)));
+    return out;
+  }
+  const uint64_t window = arrival_us > start.start_us ? arrival_us - start.start_us : 0;
+  if (window > lease.epoch_deadline_us) {
+    out.finding = Fail(Reason::kLate, "the record arrived " + std::to_string(window / 1000) +
+                                          " ms after the epoch start; the deadline is " +
+                                          std::to_string(lease.epoch_deadline_us / 1000) + " ms");
+    return out;
+  }
+  return out;
+}
+
+Finding CheckResponse(const Lease& lease, const EpochStart& start, const EpochRecord& record,
+                      const ChallengeValue& expected, std::span<const uint8_t> response_bytes, int threads) {
+  Result<EpochResponse> parsed = ParseEpochResponse(response_bytes);
+  if (!parsed.ok()) return Fail(Reason::kMalformedResponse, std::string(parsed.status().message()));
+  const EpochResponse& response = *parsed;
+  if (response.lease_id != record.lease_id) {
+    return Fail(Reason::kWrongLease, "the response is for lease " + Short(response.lease_id) + "; this lease is " +
+                                         Short(record.lease_id));
+  }
+  const Hash32 record_hash = RecordHash(record);
+  if (response.epoch != record.epoch || response.record_hash != record_hash) {
+    return Fail(Reason::kResponseMismatch, "the response answers epoch " + std::to_string(response.epoch) +
+                                               " record " + Short(response.record_hash) + "; expected epoch " +
+                                               std::to_string(record.epoch) + " record " + Short(record_hash));
+  }
+  if (Status s = CheckSignature(response, lease.provider_key); !s.ok()) {
+    return Fail(Reason::kBadSignature, std::string(s.message()));
+  }
+  if (response.challenge.kind != expected.kind || response.challenge.beacon_round != expected.beacon_round ||
+      response.challenge.value != expected.value) {
+    return Fail(Reason::kWrongChallenge,
+                "the response answers challenge " + Short(response.challenge.value) +
+                    (response.challenge.kind == ChallengeKind::kBeacon
+                         ? " (beacon round " + std::to_string(response.challenge.beacon_round) + ")"
+                         : std::string()) +
+                    "; the verifier's challenge is " + Short(expected.value) +
+                    (expected.kind == ChallengeKind::kBeacon
+                         ? " (beacon round " + std::to_string(expected.beacon_round) + ")"
+                         : std::string()));
+  }
+
+  const uint64_t per_round = LeavesPerRound(lease);
+  const SampleSet sample = GroupSamples(
+      SamplePositions(record_hash, expected.value, lease.rounds_per_epoch, per_round, lease.samples_per_epoch));
+  std::vector<uint32_t> opened;
+  opened.reserve(response.rounds.size());
+  for (const RoundOpening& round : response.rounds) opened.push_back(round.round);
+  if (opened != sample.rounds) {
+    return Fail(Reason::kWrongSamples, "the response opens rounds " + JoinRounds(opened) +
+                                           "; the challenge samples rounds " + JoinRounds(sample.rounds));
+  }
+  for (size_t i = 0; i < sample.rounds.size(); ++i) {
+    const uint64_t needed = MultiProofHashCount(per_round, sample.tiles[i]);
+    if (response.rounds[i].hashes.size() != needed) {
+      return Fail(Reason::kBadProof, "round " + std::to_string(sample.rounds[i]) + ": the proof carries " +
+                                         std::to_string(response.rounds[i].hashes.size()) + " hashes; the " +
+                                         std::to_string(sample.tiles[i].size()) + " sampled tiles need " +
+                                         std::to_string(needed));
+    }
+  }
+  std::vector<uint64_t> rounds64(sample.rounds.begin(), sample.rounds.end());
+  const uint64_t epoch_needed = MultiProofHashCount(lease.rounds_per_epoch, rounds64);
+  if (response.epoch_hashes.size() != epoch_needed) {
+    return Fail(Reason::kBadProof, "the epoch proof carries " + std::to_string(response.epoch_hashes.size()) +
+                                       " hashes; the " + std::to_string(rounds64.size()) + " opened rounds need " +
+                                       std::to_string(epoch_needed));
+  }
+
+  // Cheap before expensive: the round roots against the signed epoch root, then the tiles.
+  std::vector<Hash32> root_leaves;
+  root_leaves.reserve(response.rounds.size());
+  for (const RoundOpening& round : response.rounds) root_leaves.push_back(EpochTreeLeaf(round.root));
+  const MultiProof epoch_proof{lease.rounds_per_epoch, rounds64, response.epoch_hashes};
+  if (Status s = VerifyMulti(epoch_proof, root_leaves, record.epoch_root); !s.ok()) {
+    return Fail(Reason::kBadEpochProof, "the opened round roots do not give the record's epoch root: " +
+                                            std::string(s.message()));
+  }
+  for (size_t i = 0; i < sample.rounds.size(); ++i) {
+    const MultiProof proof{per_round, sample.tiles[i], response.rounds[i].hashes};
+    const WorkloadParams params = RoundWorkload(lease, start, sample.rounds[i]);
+    if (Status s = CheckOpening(params, response.rounds[i].root, proof, threads); !s.ok()) {
+      return Fail(Reason::kTileMismatch, "round " + std::to_string(sample.rounds[i]) + ": " +
+                                             std::string(s.message()));
+    }
+  }
+  return Finding{};
+}
+
+}  // namespace vcp

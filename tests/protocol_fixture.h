@@ -1,0 +1,205 @@
+// Helpers shared by the protocol unit tests and the adversarial tests: deterministic keys, randomness and clocks,
+// a tiny lease (64 x 64 x 64 int8, T = 8: 64 tiles per round), and a simulated lazy provider.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "vcp/beacon.h"
+#include "vcp/bytes.h"
+#include "vcp/epoch.h"
+#include "vcp/keys.h"
+#include "vcp/merkle.h"
+#include "vcp/lease_session.h"
+#include "vcp/protocol.h"
+#include "test_util.h"
+
+namespace vcp::testing {
+
+// 2023-11-14T22:13:20Z: any fixed instant works; messages carry absolute times.
+constexpr uint64_t kT0 = 1'700'000'000'000'000;
+constexpr uint64_t kHourUs = 3'600'000'000;
+
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(uint64_t now_us = kT0 + 1000) : now_(now_us) {}
+  uint64_t NowMicros() const override { return now_; }
+  void Advance(uint64_t us) { now_ += us; }
+  void Set(uint64_t us) { now_ = us; }
+
+ private:
+  uint64_t now_;
+};
+
+// Deterministic stand-in for the OS CSPRNG: TaggedHash over (seed, counter).
+inline RandomFill SeededRandom(uint64_t seed) {
+  auto counter = std::make_shared<uint64_t>(0);
+  return [seed, counter](std::span<uint8_t> out) {
+    for (size_t done = 0; done < out.size();) {
+      ByteWriter w;
+      w.U64(seed);
+      w.U64((*counter)++);
+      const Hash32 h = TaggedHash("vcp.test.random", w.bytes());
+      const size_t n = std::min(out.size() - done, h.size());
+      std::copy_n(h.begin(), n, out.begin() + done);
+      done += n;
+    }
+  };
+}
+
+inline Hash32 TestHash(std::string_view label, uint64_t i = 0) {
+  ByteWriter w;
+  w.Text(label);
+  w.U64(i);
+  return Sha256(w.bytes());
+}
+
+inline SecretKey KeyFrom(uint8_t byte) {
+  std::array<uint8_t, 32> seed{};
+  seed.fill(byte);
+  return std::move(SecretKey::FromSeed(seed)).value();
+}
+
+inline RunOptions CpuOneThread() {
+  RunOptions options;
+  options.backend = BackendChoice::kCpu;
+  options.threads = 1;
+  return options;
+}
+
+// An unsigned lease: the verifier key, nonce and signature are filled by SignedTinyLease or VerifierSession.
+inline Lease TinyLease(LeaseMode mode, uint32_t rounds = 4, uint32_t samples = 0) {
+  Lease lease;
+  lease.mode = mode;
+  lease.workload.kind = WorkloadKind::kInt8;
+  lease.workload.m = lease.workload.n = lease.workload.k = 64;
+  lease.workload.tile = 8;
+  lease.rounds_per_epoch = rounds;
+  lease.samples_per_epoch = samples ? samples : MinSamples(mode);
+  lease.epoch_deadline_us = 10'000'000;
+  lease.claimed_ops_per_second = 1'000'000;
+  lease.start_us = kT0;
+  lease.end_us = kT0 + 24 * kHourUs;
+  if (mode == LeaseMode::kBeacon) {
+    lease.beacon_name = "test-beacon";
+    lease.beacon_genesis_us = kT0;
+    lease.beacon_period_us = 1'000'000;
+  }
+  return lease;
+}
+
+inline Lease SignedTinyLease(const SecretKey& verifier, const SecretKey& provider, LeaseMode mode,
+                             uint32_t rounds = 4, uint32_t samples = 0, uint64_t nonce = 1) {
+  Lease lease = TinyLease(mode, rounds, samples);
+  lease.verifier_key = verifier.public_key();
+  lease.provider_key = provider.public_key();
+  lease.nonce = TestHash("nonce", nonce);
+  (void)Sign(lease, verifier);
+  return lease;
+}
+
+inline EpochStart SignedStart(const Lease& lease, const SecretKey& verifier, uint64_t epoch, const Hash32& beacon,
+                              const Hash32& prev, uint64_t start_us) {
+  EpochStart start;
+  start.lease_id = LeaseId(lease);
+  start.epoch = epoch;
+  start.beacon = beacon;
+  start.prev_record = prev;
+  start.start_us = start_us;
+  (void)Sign(start, verifier);
+  return start;
+}
+
+// A lazy provider, simulated at the leaf-hash level: of the R x leaves positions it "computes" exactly
+// `computed` (chosen by a seeded shuffle) and puts the hash of a garbage tile everywhere else.
+inline EpochLeaves MakeLazy(const EpochLeaves& honest, uint64_t computed, uint64_t seed) {
+  const uint64_t per_round = honest.empty() ? 0 : honest[0].size();
+  const uint64_t total = honest.size() * per_round;
+  std::vector<uint64_t> order(total);
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  EpochLeaves lazy = honest;
+  for (uint64_t i = computed; i < total; ++i) {
+    const uint64_t p = order[i];
+    const Hash32 garbage = TestHash("garbage tile", p);
+    lazy[p / per_round][p % per_round] = MerkleLeafHash(garbage);
+  }
+  return lazy;
+}
+
+// Whether every sampled position lies in the computed set of MakeLazy(honest, computed, seed), without running
+// anything: the reference the statistical tests compare the real verifier against.
+inline std::vector<bool> ComputedMask(uint64_t total, uint64_t computed, uint64_t seed) {
+  std::vector<uint64_t> order(total);
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  std::vector<bool> mask(total, false);
+  for (uint64_t i = 0; i < computed; ++i) mask[order[i]] = true;
+  return mask;
+}
+
+// A temporary directory removed with everything in it.
+class TempDir {
+ public:
+  TempDir() : path_(MakeTempDir("vcp-protocol-store-")) {}
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A verifier and a provider over stores in temporary directories, on a manual clock: the lease is created,
+// accepted and the acceptance recorded. V() and P() reopen the stores, as each CLI command does.
+struct Parties {
+  SecretKey verifier = KeyFrom(0x31), provider = KeyFrom(0x32);
+  ManualClock clock;
+  TempDir vdir, pdir;
+  VerifierOptions voptions;
+  ProverOptions poptions;
+  Lease lease;
+  LeaseAcceptance acceptance;
+
+  explicit Parties(LeaseMode mode = LeaseMode::kInteractive, uint32_t rounds = 4, uint32_t samples = 0,
+                   uint64_t random_seed = 7) {
+    voptions.clock = &clock;
+    voptions.random = SeededRandom(random_seed);
+    voptions.threads = 1;
+    poptions.run = CpuOneThread();
+    poptions.clock = &clock;
+    Lease terms = TinyLease(mode, rounds, samples);
+    terms.provider_key = provider.public_key();
+    auto v = VerifierSession::Create(vdir.path(), terms, verifier, 0.01, voptions);
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    lease = v->lease();
+    auto p = ProviderSession::Accept(pdir.path(), lease, provider, clock);
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    acceptance = p->acceptance();
+    EXPECT_TRUE(v->AddAcceptance(acceptance).ok());
+  }
+  VerifierSession V() {
+    auto v = VerifierSession::Open(vdir.path(), voptions);
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return std::move(v).value();
+  }
+  ProviderSession P() {
+    auto p = ProviderSession::Open(pdir.path());
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    return std::move(p).value();
+  }
+};
+
+}  // namespace vcp::testing
