@@ -39,7 +39,8 @@ Status HashLeaves(const LeafSpec& spec, const uint32_t* c, uint64_t ldc, uint8_t
       uint64_t(shared::TileCount1D(spec.m, spec.tile)) * shared::TileCount1D(spec.n, spec.tile);
   const uint64_t grid = (leaves + kThreads - 1) / kThreads;
   if (grid > 0x7fffffffu) {
-    return Status::InvalidArgument("leaf hashing: " + std::to_string(leaves) + " leaves need more than 2^31 - 1 blocks");
+    return Status::InvalidArgument("leaf hashing: " + std::to_string(leaves) +
+                                   " leaves need more than 2^31 - 1 blocks");
   }
   HashLeavesKernel<<<static_cast<unsigned>(grid), kThreads, 0, stream>>>(spec, c, ldc, leaves, leaf_hashes);
   return LaunchCheck("leaf hashing kernel");

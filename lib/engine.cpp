@@ -120,7 +120,10 @@ Status CheckOpening(const WorkloadParams& params, const Hash32& root, const Mult
   Status verified = VerifyMulti(proof, leaf_hashes, root);
   if (!verified.ok()) {
     std::string tiles;
-    for (size_t i = 0; i < proof.indices.size() && i < 8; ++i) tiles += (i ? "," : "") + std::to_string(proof.indices[i]);
+    for (size_t i = 0; i < proof.indices.size() && i < 8; ++i) {
+      if (i > 0) tiles += ',';
+      tiles += std::to_string(proof.indices[i]);
+    }
     if (proof.indices.size() > 8) tiles += ",...";
     return Status::Rejected("the recomputed tiles [" + tiles + "] do not match the commitment: " +
                             std::string(verified.message()));

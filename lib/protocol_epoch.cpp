@@ -88,23 +88,14 @@ Result<std::vector<Hash32>> RecomputeRoundLeaves(const Lease& lease, const Epoch
   return commitment->LeafHashes();
 }
 
-Result<EpochResponse> BuildResponse(const Lease& lease, const EpochRecord& record,
-                                    std::span<const Hash32> round_roots, const ChallengeValue& challenge,
-                                    const RoundLeafSource& leaves, const SecretKey& provider_key) {
+Result<EpochOpenings> BuildOpenings(const Lease& lease, const EpochRecord& record, std::span<const Hash32> round_roots,
+                                    const SampleSet& sample, const RoundLeafSource& leaves) {
   if (round_roots.size() != lease.rounds_per_epoch) {
     return Status::InvalidArgument("response: " + std::to_string(round_roots.size()) +
                                    " round roots given; the lease has R = " + std::to_string(lease.rounds_per_epoch));
   }
   const uint64_t per_round = LeavesPerRound(lease);
-  const Hash32 record_hash = RecordHash(record);
-  const SampleSet sample = GroupSamples(
-      SamplePositions(record_hash, challenge.value, lease.rounds_per_epoch, per_round, lease.samples_per_epoch));
-
-  EpochResponse response;
-  response.lease_id = record.lease_id;
-  response.epoch = record.epoch;
-  response.record_hash = record_hash;
-  response.challenge = challenge;
+  EpochOpenings openings;
   for (size_t i = 0; i < sample.rounds.size(); ++i) {
     const uint32_t round = sample.rounds[i];
     VCP_ASSIGN_OR_RETURN(std::vector<Hash32> round_leaves, leaves(round));
@@ -120,7 +111,7 @@ Result<EpochResponse> BuildResponse(const Lease& lease, const EpochRecord& recor
                                      ToHex(round_roots[round]));
     }
     VCP_ASSIGN_OR_RETURN(MultiProof proof, ProveMulti(tree, sample.tiles[i]));
-    response.rounds.push_back(RoundOpening{round, round_roots[round], std::move(proof.hashes)});
+    openings.rounds.push_back(RoundOpening{round, round_roots[round], std::move(proof.hashes)});
   }
   std::vector<Hash32> epoch_leaves;
   epoch_leaves.reserve(round_roots.size());
@@ -132,7 +123,24 @@ Result<EpochResponse> BuildResponse(const Lease& lease, const EpochRecord& recor
   }
   const std::vector<uint64_t> opened_rounds(sample.rounds.begin(), sample.rounds.end());
   VCP_ASSIGN_OR_RETURN(MultiProof epoch_proof, ProveMulti(epoch_tree, opened_rounds));
-  response.epoch_hashes = std::move(epoch_proof.hashes);
+  openings.epoch_hashes = std::move(epoch_proof.hashes);
+  return openings;
+}
+
+Result<EpochResponse> BuildResponse(const Lease& lease, const EpochRecord& record,
+                                    std::span<const Hash32> round_roots, const ChallengeValue& challenge,
+                                    const RoundLeafSource& leaves, const SecretKey& provider_key) {
+  const Hash32 record_hash = RecordHash(record);
+  const SampleSet sample = GroupSamples(SamplePositions(record_hash, challenge.value, lease.rounds_per_epoch,
+                                                        LeavesPerRound(lease), lease.samples_per_epoch));
+  VCP_ASSIGN_OR_RETURN(EpochOpenings openings, BuildOpenings(lease, record, round_roots, sample, leaves));
+  EpochResponse response;
+  response.lease_id = record.lease_id;
+  response.epoch = record.epoch;
+  response.record_hash = record_hash;
+  response.challenge = challenge;
+  response.rounds = std::move(openings.rounds);
+  response.epoch_hashes = std::move(openings.epoch_hashes);
   VCP_RETURN_IF_ERROR(Sign(response, provider_key));
   return response;
 }
@@ -225,46 +233,51 @@ Finding CheckResponse(const Lease& lease, const EpochStart& start, const EpochRe
                          : std::string()));
   }
 
+  const SampleSet sample = GroupSamples(SamplePositions(record_hash, expected.value, lease.rounds_per_epoch,
+                                                        LeavesPerRound(lease), lease.samples_per_epoch));
+  return CheckOpenings(lease, start, record, sample, EpochOpenings{response.rounds, response.epoch_hashes}, threads);
+}
+
+Finding CheckOpenings(const Lease& lease, const EpochStart& start, const EpochRecord& record, const SampleSet& sample,
+                      const EpochOpenings& openings, int threads) {
   const uint64_t per_round = LeavesPerRound(lease);
-  const SampleSet sample = GroupSamples(
-      SamplePositions(record_hash, expected.value, lease.rounds_per_epoch, per_round, lease.samples_per_epoch));
   std::vector<uint32_t> opened;
-  opened.reserve(response.rounds.size());
-  for (const RoundOpening& round : response.rounds) opened.push_back(round.round);
+  opened.reserve(openings.rounds.size());
+  for (const RoundOpening& round : openings.rounds) opened.push_back(round.round);
   if (opened != sample.rounds) {
     return Fail(Reason::kWrongSamples, "the response opens rounds " + JoinRounds(opened) +
                                            "; the challenge samples rounds " + JoinRounds(sample.rounds));
   }
   for (size_t i = 0; i < sample.rounds.size(); ++i) {
     const uint64_t needed = MultiProofHashCount(per_round, sample.tiles[i]);
-    if (response.rounds[i].hashes.size() != needed) {
+    if (openings.rounds[i].hashes.size() != needed) {
       return Fail(Reason::kBadProof, "round " + std::to_string(sample.rounds[i]) + ": the proof carries " +
-                                         std::to_string(response.rounds[i].hashes.size()) + " hashes; the " +
+                                         std::to_string(openings.rounds[i].hashes.size()) + " hashes; the " +
                                          std::to_string(sample.tiles[i].size()) + " sampled tiles need " +
                                          std::to_string(needed));
     }
   }
   std::vector<uint64_t> rounds64(sample.rounds.begin(), sample.rounds.end());
   const uint64_t epoch_needed = MultiProofHashCount(lease.rounds_per_epoch, rounds64);
-  if (response.epoch_hashes.size() != epoch_needed) {
-    return Fail(Reason::kBadProof, "the epoch proof carries " + std::to_string(response.epoch_hashes.size()) +
+  if (openings.epoch_hashes.size() != epoch_needed) {
+    return Fail(Reason::kBadProof, "the epoch proof carries " + std::to_string(openings.epoch_hashes.size()) +
                                        " hashes; the " + std::to_string(rounds64.size()) + " opened rounds need " +
                                        std::to_string(epoch_needed));
   }
 
   // Cheap before expensive: the round roots against the signed epoch root, then the tiles.
   std::vector<Hash32> root_leaves;
-  root_leaves.reserve(response.rounds.size());
-  for (const RoundOpening& round : response.rounds) root_leaves.push_back(EpochTreeLeaf(round.root));
-  const MultiProof epoch_proof{lease.rounds_per_epoch, rounds64, response.epoch_hashes};
+  root_leaves.reserve(openings.rounds.size());
+  for (const RoundOpening& round : openings.rounds) root_leaves.push_back(EpochTreeLeaf(round.root));
+  const MultiProof epoch_proof{lease.rounds_per_epoch, rounds64, openings.epoch_hashes};
   if (Status s = VerifyMulti(epoch_proof, root_leaves, record.epoch_root); !s.ok()) {
     return Fail(Reason::kBadEpochProof, "the opened round roots do not give the record's epoch root: " +
                                             std::string(s.message()));
   }
   for (size_t i = 0; i < sample.rounds.size(); ++i) {
-    const MultiProof proof{per_round, sample.tiles[i], response.rounds[i].hashes};
+    const MultiProof proof{per_round, sample.tiles[i], openings.rounds[i].hashes};
     const WorkloadParams params = RoundWorkload(lease, start, sample.rounds[i]);
-    if (Status s = CheckOpening(params, response.rounds[i].root, proof, threads); !s.ok()) {
+    if (Status s = CheckOpening(params, openings.rounds[i].root, proof, threads); !s.ok()) {
       return Fail(Reason::kTileMismatch, "round " + std::to_string(sample.rounds[i]) + ": " +
                                              std::string(s.message()));
     }

@@ -62,6 +62,15 @@ Result<EpochResponse> BuildResponse(const Lease& lease, const EpochRecord& recor
                                     std::span<const Hash32> round_roots, const ChallengeValue& challenge,
                                     const RoundLeafSource& leaves, const SecretKey& provider_key);
 
+// The openings half of BuildResponse for a given sample: each sampled round's root and multiproof, and the
+// multiproof of those roots in the epoch tree.
+struct EpochOpenings {
+  std::vector<RoundOpening> rounds;
+  std::vector<Hash32> epoch_hashes;
+};
+Result<EpochOpenings> BuildOpenings(const Lease& lease, const EpochRecord& record, std::span<const Hash32> round_roots,
+                                    const SampleSet& sample, const RoundLeafSource& leaves);
+
 // ---------------------------------------------------------------------------------------------------------------
 // Verifier.
 
@@ -83,6 +92,13 @@ struct RecordCheck {
 // beacon, chain link, rounds and operations, deadline (arrival_us - start.start_us <= lease deadline).
 RecordCheck CheckRecord(const Lease& lease, const EpochStart& start, uint64_t arrival_us,
                         std::span<const uint8_t> record_bytes);
+
+// The expensive half of CheckResponse, once the response's binding, signature and challenge are checked and
+// `sample` is derived: opened rounds equal the sample, each proof's hash count, the round roots against the epoch
+// root, and each round's sampled tiles recomputed on the CPU (CheckOpening) against its root. Benchmarks time it
+// on openings built for a chosen sample.
+Finding CheckOpenings(const Lease& lease, const EpochStart& start, const EpochRecord& record, const SampleSet& sample,
+                      const EpochOpenings& openings, int threads = 0);
 
 // Checks a response to an accepted record: parses, binding (lease, epoch, record hash), challenge value equals
 // `expected`, opened rounds equal the derived sample, each proof's hash count, each round's recomputed tiles

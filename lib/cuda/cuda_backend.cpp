@@ -52,7 +52,8 @@ Result<DeviceInfo> ProbeCuda() {
   }
   int driver = 0, runtime = 0;
   if (const cudaError_t err = cudaDriverGetVersion(&driver); err != cudaSuccess) {
-    return Status::Unavailable(std::string("no usable CUDA driver: cudaDriverGetVersion says ") + cudaGetErrorString(err));
+    return Status::Unavailable(std::string("no usable CUDA driver: cudaDriverGetVersion says ") +
+                               cudaGetErrorString(err));
   }
   if (const cudaError_t err = cudaRuntimeGetVersion(&runtime); err != cudaSuccess) {
     return Status::Unavailable(std::string("cudaRuntimeGetVersion says ") + cudaGetErrorString(err));
@@ -150,9 +151,10 @@ Status CheckDeviceMemory(const DeviceInfo& device, uint64_t a, uint64_t b, uint6
   size_t free_bytes = 0, total_bytes = 0;
   VCP_RETURN_IF_ERROR(CudaCheck(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo"));
   const uint64_t need = a + b + c + tree + workspace + kHeadroomBytes;
-  const std::string what = "this workload needs " + ByteCount(need) + " of GPU memory (A " + ByteCount(a) + ", B " +
-                           ByteCount(b) + ", C " + ByteCount(c) + ", tree " + ByteCount(tree) + ", cuBLASLt workspace " +
-                           ByteCount(workspace) + ", headroom " + ByteCount(kHeadroomBytes) + ")";
+  const std::string what = "this workload needs " + ByteCount(need) + " of GPU memory (A " + ByteCount(a) +
+                           ", B " + ByteCount(b) + ", C " + ByteCount(c) + ", tree " + ByteCount(tree) +
+                           ", cuBLASLt workspace " + ByteCount(workspace) + ", headroom " +
+                           ByteCount(kHeadroomBytes) + ")";
   if (need > total_bytes) {
     return Status::InvalidArgument(what + " but " + device.name + " has " + ByteCount(total_bytes) +
                                    " in all; use smaller M, N, K or --backend cpu");
@@ -176,7 +178,7 @@ Result<std::unique_ptr<Commitment>> RunCuda(const WorkloadParams& p, const RunOp
       CheckDeviceMemory(device, a_bytes, b_bytes, c_bytes, tree_bytes, int8 ? cuda::kInt8GemmWorkspaceBytes : 0));
 
   VCP_ASSIGN_OR_RETURN(cuda::StreamOwner stream, cuda::CreateStream());
-  // ev[0] generate ev[1] GEMM ev[2] hash leaves, build levels, copy the root ev[3]
+  // ev[0] generate ev[1] GEMM ev[2] hash leaves, build levels ev[3]
   cuda::EventOwner ev[4];
   for (auto& e : ev) {
     VCP_ASSIGN_OR_RETURN(e, cuda::CreateEvent());
@@ -209,10 +211,11 @@ Result<std::unique_ptr<Commitment>> RunCuda(const WorkloadParams& p, const RunOp
     VCP_RETURN_IF_ERROR(CudaCheck(cudaEventRecord(ev[2].get(), s), "cudaEventRecord"));
     VCP_RETURN_IF_ERROR(cuda::HashLeaves(spec, c.as<uint32_t>(), p.n, nodes.as<uint8_t>(), s));
     VCP_RETURN_IF_ERROR(cuda::BuildMerkleLevels(nodes.as<uint8_t>(), layout.offsets, layout.sizes, s));
+    VCP_RETURN_IF_ERROR(CudaCheck(cudaEventRecord(ev[3].get(), s), "cudaEventRecord"));
+    // The only bytes of the run that leave the device (a copy to pageable memory: it waits for the stream).
     VCP_RETURN_IF_ERROR(CudaCheck(cudaMemcpyAsync(root.data(), nodes.as<uint8_t>() + 32 * layout.offsets.back(), 32,
                                                   cudaMemcpyDeviceToHost, s),
                                   "copying the root to the host"));
-    VCP_RETURN_IF_ERROR(CudaCheck(cudaEventRecord(ev[3].get(), s), "cudaEventRecord"));
     VCP_RETURN_IF_ERROR(CudaCheck(cudaStreamSynchronize(s), "running the workload on the device"));
   }  // A, B and C are freed here; only the tree stays on the device
 

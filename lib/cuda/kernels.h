@@ -1,4 +1,5 @@
-// The host launchers of kernels/*.cu: one per file, each enqueueing its work on `stream` and returning a Status
+// The host launchers of kernels/*.cu: one per file (gemm_int8.cu also has PrepareGemmInt8, which launches nothing),
+// each enqueueing its work on `stream` and returning a Status
 // (launch failures carry CUDA's error text; faults inside a kernel surface at the caller's next synchronisation).
 // Pointers are device pointers from cudaMalloc unless a comment says otherwise. Shapes are validated workloads
 // (lib/workload.cpp): 1 <= M, N, K <= 2^20, T a power of two in [8, 256].
