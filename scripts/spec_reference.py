@@ -234,9 +234,12 @@ class Workload:
             assert not is_subnormal(x) and x != 0x80000000
         Ad = [binary32_decode(x) for x in A]
         Bd = [binary32_decode(x) for x in B]
-        for x, (nx, ex, _) in zip(A + B, Ad + Bd):
-            # the mapping is exact: the element is a multiple of 2^-23 in [-1, 1 - 2^-23]
-            assert nx * 2 ** (ex + 23) == int(nx * 2 ** (ex + 23)) and -1 <= nx * 2.0 ** ex <= 1 - 2.0 ** -23
+        for nx, ex, _ in Ad + Bd:
+            # the mapping is exact: every element is a multiple of 2^-23 in [-1, 1 - 2^-23]
+            sh = ex + 23
+            v = nx << sh if sh >= 0 else nx >> -sh
+            assert (v << -sh if sh < 0 else v) == nx, "element not a multiple of 2^-23"
+            assert -(1 << 23) <= v <= (1 << 23) - 1, "element outside [-1, 1 - 2^-23]"
         for i in range(m):
             for j in range(n):
                 c = 0                            # +0.0
@@ -603,7 +606,9 @@ def check_rounding(ck):
         (F(tiny, 0xBF000000, pz), nz, "-2^-150 rounds to -0 (underflow keeps the sign)"),
         (F(one, half_ulp_1, one), one, "1 + 2^-24 tie to even -> 1"),
         (F(0x3F800001, half_ulp_1, 0x3F800001), 0x3F800002, "(1+u) + 2^-24 tie to even -> 1+2u"),
-        (F(0x3F800001, 0x3F800001, 0xBF800000), 0x34000001, "fused: (1+2^-23)^2 - 1 exact, no double rounding"),
+        (F(0x3F800001, 0x3F800001, 0xBF800000), 0x34800000, "(1+2^-23)^2 - 1 = 2^-22 + 2^-46: tie to even -> 2^-22"),
+        (F(0x3F800800, 0x3F800800, 0xBF800000), 0x3A000400, "fused: (1+2^-12)^2 - 1 = 2^-11 + 2^-24 exactly "
+                                                            "(an unfused multiply would round to 2^-11)"),
     ]
     bad = [(msg, "%08x" % got, "%08x" % want) for got, want, msg in fcases if got != want]
     ck.check("binary32 fma: %d handpicked cases (signed zeros, underflow, ties, single rounding)" % len(fcases),
@@ -701,6 +706,7 @@ def check_proofs(ck, name, hs, root):
     index_sets = [[0], [n - 1], [5], [3, 7], [0, n - 1], [1, 2, 5, 8, 13], [8, 9, 10, 11, 12, 13, 14],
                   list(range(n))]
     index_sets += [sorted(rng.sample(range(n), rng.randint(1, n))) for _ in range(4)]
+    caveat_hits = []
     for S in index_sets:
         label = "%s: multiproof S = %s" % (name, S if len(S) <= 8 else "%d indices" % len(S))
         proof = multiproof(hs, S)
@@ -737,17 +743,29 @@ def check_proofs(ck, name, hs, root):
                     for i in range(len(blob)) for x in (0x01, 0xFF)]
         variants += [("truncate@%d" % i, blob[:i]) for i in range(len(blob))]
         variants += [("trailing", blob + b"\x00")]
+        size_only = []
         for vname, v in variants:
             try:
                 pn, pS, ph = parse_multiproof(v)
                 if pS != S:
                     raise ProofError("not the requested indices")
+                # 7.3/7.4: a multiproof binds n only through the root, so the verifier checks the file's n
+                # against the committed tree size itself (the signed commitment fixes n).
+                if pn != n:
+                    try:
+                        verify_multi(pn, pS, [hs[i] for i in pS], ph, root)
+                        size_only.append(vname)
+                    except ProofError:
+                        pass
+                    raise ProofError("tree size %d differs from the committed %d" % (pn, n))
                 verify_multi(pn, pS, [hs[i] for i in pS], ph, root)
                 accepted.append(vname)
             except ProofError:
                 pass
         if accepted:
             problems.append("corrupted files accepted: %s" % accepted[:4])
+        if size_only:
+            caveat_hits.append((S, size_only))
         # verification of the parsed proof with a wrong leaf hash must fail too
         try:
             verify_multi(n, S, [hs[(i + 1) % n] if j == 0 else hs[i] for j, i in enumerate(S)], proof, root)
@@ -756,6 +774,12 @@ def check_proofs(ck, name, hs, root):
             pass
         ck.check("%s: %d hashes; produce, serialize (%d bytes), parse, verify; %d corrupted variants rejected"
                  % (label, len(proof), len(blob), len(variants)), not problems, "; ".join(problems))
+
+    # The caveat of 7.2/7.3 ("binds the tree size only through the root") is real: with n = 15, a file whose n
+    # byte is flipped to 14 still verifies against the n = 15 root for some S; only the committed n catches it.
+    ck.check("%s: 7.3 caveat reproduced: %d of the index sets have a file with a different n that passes 7.3 "
+             "against the same root (e.g. %s); rejected only by comparing n with the committed tree size"
+             % (name, len(caveat_hits), caveat_hits[0] if caveat_hits else None), len(caveat_hits) > 0)
 
     # 7.4 parser rejection rules, one by one, on a valid file.
     S = [1, 2, 5, 8, 13]
