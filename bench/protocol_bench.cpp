@@ -7,7 +7,6 @@
 // and every other leaf is filler. The verifier's work on such an epoch is identical to its work on a real one:
 // parse, signature, sample derivation, hash counts, the epoch proof, and the sampled tiles recomputed on one core.
 #include <benchmark/benchmark.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -149,8 +148,8 @@ void BM_VerifyEpoch(benchmark::State& state) {
       return;
     }
     // Deriving the sample is part of the cost; the epoch was built for e.sample, which is what is checked.
-    benchmark::DoNotOptimize(SamplePositions(RecordHash(e.record), e.challenge.value, kRounds,
-                                             LeavesPerRound(e.lease), e.lease.samples_per_epoch));
+    benchmark::DoNotOptimize(SamplePositions(RecordHash(e.record), e.challenge.value, kRounds, LeavesPerRound(e.lease),
+                                             e.lease.samples_per_epoch));
     const Finding f = CheckOpenings(e.lease, e.start, e.record, e.sample,
                                     EpochOpenings{parsed->rounds, parsed->epoch_hashes}, /*threads=*/1);
     if (!f.ok()) {
@@ -185,8 +184,8 @@ void BM_ProofSizeByRounds(benchmark::State& state) {
     total = 0;
     worst = 0;
     for (uint8_t c = 0; c < 20; ++c) {
-      const SampleSet sample = GroupSamples(
-          SamplePositions(Fixed(c), Fixed(0xcc), lease.rounds_per_epoch, LeavesPerRound(lease), 64));
+      const SampleSet sample =
+          GroupSamples(SamplePositions(Fixed(c), Fixed(0xcc), lease.rounds_per_epoch, LeavesPerRound(lease), 64));
       const double bytes = double(ResponseBytes(lease, sample));
       total += bytes;
       worst = std::max(worst, bytes);

@@ -63,7 +63,6 @@ std::string FromComplement(double complement) {
   return Fixed(1 - complement, 4);
 }
 
-
 std::string Pad(std::string s, size_t width, bool right = false) {
   if (s.size() >= width) return s;
   return right ? std::string(width - s.size(), ' ') + s : s + std::string(width - s.size(), ' ');
@@ -81,8 +80,12 @@ json LeaseJson(const Lease& l) {
             {"nonce", ToHex(l.nonce)},
             {"verifier_key", ToHex(l.verifier_key)},
             {"provider_key", ToHex(l.provider_key)},
-            {"workload", {{"kind", WorkloadName(l.workload.kind)}, {"m", l.workload.m}, {"n", l.workload.n},
-                          {"k", l.workload.k}, {"tile", l.workload.tile}}},
+            {"workload",
+             {{"kind", WorkloadName(l.workload.kind)},
+              {"m", l.workload.m},
+              {"n", l.workload.n},
+              {"k", l.workload.k},
+              {"tile", l.workload.tile}}},
             {"rounds_per_epoch", l.rounds_per_epoch},
             {"samples_per_epoch", l.samples_per_epoch},
             {"epoch_deadline_us", l.epoch_deadline_us},
@@ -126,15 +129,21 @@ json ReportJson(const Lease& lease, const LeaseReport& r, const std::vector<Verd
             {"missed", r.missed},
             {"all_passed", r.epochs > 0 && r.passed == r.epochs},
             {"proven_operations", r.proven_operations},
-            {"throughput_ops_per_second", {{"median", r.median_rate}, {"min", r.min_rate},
-                                           {"claimed", lease.claimed_ops_per_second},
-                                           {"meets_claim", r.meets_claimed_rate}}},
-            {"catch_probability", {{"skip_1pct", 1 - r.escape_skip_1pct}, {"skip_10pct", 1 - r.escape_skip_10pct},
-                                   {"escape_skip_1pct", r.escape_skip_1pct},
-                                   {"escape_skip_10pct", r.escape_skip_10pct}}},
-            {"gpu_hours", {{"lease_hours_elapsed", r.lease_hours}, {"proven", r.gpu_hours_proven},
-                           {"availability_lower_bound", r.availability_lower_bound},
-                           {"confidence", r.confidence}}},
+            {"throughput_ops_per_second",
+             {{"median", r.median_rate},
+              {"min", r.min_rate},
+              {"claimed", lease.claimed_ops_per_second},
+              {"meets_claim", r.meets_claimed_rate}}},
+            {"catch_probability",
+             {{"skip_1pct", 1 - r.escape_skip_1pct},
+              {"skip_10pct", 1 - r.escape_skip_10pct},
+              {"escape_skip_1pct", r.escape_skip_1pct},
+              {"escape_skip_10pct", r.escape_skip_10pct}}},
+            {"gpu_hours",
+             {{"lease_hours_elapsed", r.lease_hours},
+              {"proven", r.gpu_hours_proven},
+              {"availability_lower_bound", r.availability_lower_bound},
+              {"confidence", r.confidence}}},
             {"epoch_verdicts", epochs}};
   if (lease.mode == LeaseMode::kBeacon) {
     j["catch_probability"]["grinding_budget_log2"] = kGrindingBudgetBits;
@@ -168,19 +177,22 @@ std::string ReportText(const Lease& lease, const LeaseReport& r) {
     s << "; throughput median " << Sci(r.median_rate) << " ops/s, min " << Sci(r.min_rate) << " ops/s (claimed "
       << Sci(double(lease.claimed_ops_per_second)) << ": " << (r.meets_claimed_rate ? "met" : "NOT met") << ")";
   }
-  s << "\n  would catch       a provider skipping 1% of its tiles with probability " << FromComplement(r.escape_skip_1pct)
-    << "; skipping 10%: " << FromComplement(r.escape_skip_10pct) << "\n";
+  s << "\n  would catch       a provider skipping 1% of its tiles with probability "
+    << FromComplement(r.escape_skip_1pct) << "; skipping 10%: " << FromComplement(r.escape_skip_10pct) << "\n";
   if (lease.mode == LeaseMode::kBeacon) {
-    s << "  if beacons leak   against 2^" << kGrindingBudgetBits << " re-rolls per epoch: 1%: "
-      << FromComplement(r.escape_skip_1pct_grinding) << ", 10%: " << FromComplement(r.escape_skip_10pct_grinding)
-      << "\n";
+    s << "  if beacons leak   against 2^" << kGrindingBudgetBits
+      << " re-rolls per epoch: 1%: " << FromComplement(r.escape_skip_1pct_grinding)
+      << ", 10%: " << FromComplement(r.escape_skip_10pct_grinding) << "\n";
   }
   s << "  GPU-hours proven  " << Sci(r.gpu_hours_proven) << " of " << Sci(r.lease_hours)
     << " lease hours elapsed (availability >= " << Fixed(r.availability_lower_bound, 3) << " at "
     << Fixed(100 * r.confidence, 0) << "% confidence, from " << r.passed << " of " << r.epochs
     << " epochs at random times)\n"
     << "  result            "
-    << (r.epochs == 0 ? "no epochs yet" : r.passed == r.epochs ? "every epoch passed" : "SOME EPOCHS FAILED") << "\n";
+    << (r.epochs == 0          ? "no epochs yet"
+        : r.passed == r.epochs ? "every epoch passed"
+                               : "SOME EPOCHS FAILED")
+    << "\n";
   return s.str();
 }
 
@@ -276,8 +288,9 @@ int DoLeaseNew(const CliState& state, const LeaseNewFlags& f) {
     PrintJson(j);
   } else {
     std::cout << "lease       " << ToHex(LeaseId(lease)) << " (" << f.out << ")\n"
-              << "mode        " << LeaseModeName(lease.mode) << ", " << DescribeWorkload(lease.workload) << ", R = "
-              << lease.rounds_per_epoch << " rounds, k = " << lease.samples_per_epoch << " samples per epoch\n"
+              << "mode        " << LeaseModeName(lease.mode) << ", " << DescribeWorkload(lease.workload)
+              << ", R = " << lease.rounds_per_epoch << " rounds, k = " << lease.samples_per_epoch
+              << " samples per epoch\n"
               << "deadline    " << Fixed(double(lease.epoch_deadline_us) / 1000, 0) << " ms per epoch; claimed "
               << Sci(double(lease.claimed_ops_per_second)) << " ops/s\n"
               << "period      " << TimeText(lease.start_us) << " to " << TimeText(lease.end_us) << "\n"
@@ -306,8 +319,8 @@ int DoLeaseAccept(const CliState& state, const std::string& lease_path, const st
     PrintJson(j);
   } else {
     std::cout << "accepted    lease " << ToHex(LeaseId(*lease)) << "\n"
-              << "terms       " << LeaseModeName(lease->mode) << ", " << DescribeWorkload(lease->workload) << ", R = "
-              << lease->rounds_per_epoch << ", k = " << lease->samples_per_epoch << ", deadline "
+              << "terms       " << LeaseModeName(lease->mode) << ", " << DescribeWorkload(lease->workload)
+              << ", R = " << lease->rounds_per_epoch << ", k = " << lease->samples_per_epoch << ", deadline "
               << Fixed(double(lease->epoch_deadline_us) / 1000, 0) << " ms\n"
               << "next        send " << out << " to the verifier (vcp epoch start --acceptance " << out << ")\n";
   }
@@ -370,9 +383,13 @@ int DoEpochStart(const CliState& state, const VerifierFlags& f, const std::strin
   if (Status s = WriteMessage(out, Serialize(*start)); !s.ok()) return ReportError(state, s);
   const Lease& lease = v.lease();
   if (state.json) {
-    PrintJson({{"ok", true}, {"epoch", start->epoch}, {"beacon", ToHex(start->beacon)},
-               {"prev_record", ToHex(start->prev_record)}, {"start_us", start->start_us},
-               {"deadline_us", start->start_us + lease.epoch_deadline_us}, {"out", out}});
+    PrintJson({{"ok", true},
+               {"epoch", start->epoch},
+               {"beacon", ToHex(start->beacon)},
+               {"prev_record", ToHex(start->prev_record)},
+               {"start_us", start->start_us},
+               {"deadline_us", start->start_us + lease.epoch_deadline_us},
+               {"out", out}});
   } else {
     std::cout << "epoch       " << start->epoch << " started " << TimeText(start->start_us) << " (" << out << ")\n"
               << "deadline    the record must arrive within " << Fixed(double(lease.epoch_deadline_us) / 1000, 0)
@@ -415,13 +432,19 @@ int DoProve(const CliState& state, const ProverFlags& f, const std::string& star
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (Status s = WriteMessage(out, Serialize(*record)); !s.ok()) return ReportError(state, s);
   if (state.json) {
-    PrintJson({{"ok", true}, {"epoch", record->epoch}, {"record_hash", ToHex(RecordHash(*record))},
-               {"epoch_root", ToHex(record->epoch_root)}, {"rounds", record->rounds},
-               {"operations", record->operations}, {"seconds", seconds}, {"device", record->device}, {"out", out}});
+    PrintJson({{"ok", true},
+               {"epoch", record->epoch},
+               {"record_hash", ToHex(RecordHash(*record))},
+               {"epoch_root", ToHex(record->epoch_root)},
+               {"rounds", record->rounds},
+               {"operations", record->operations},
+               {"seconds", seconds},
+               {"device", record->device},
+               {"out", out}});
   } else {
     std::cout << "epoch       " << record->epoch << ": " << record->rounds << " rounds, "
-              << Sci(double(record->operations)) << " operations in " << Fixed(seconds, 3) << " s on "
-              << record->device << "\n"
+              << Sci(double(record->operations)) << " operations in " << Fixed(seconds, 3) << " s on " << record->device
+              << "\n"
               << "record      " << ToHex(RecordHash(*record)) << " (" << out << ")\n"
               << "next        send " << out << " to the verifier now: the deadline runs until it arrives\n";
   }
@@ -453,7 +476,9 @@ int DoChallenge(const CliState& state, const VerifierFlags& f, const std::string
   }
   if (outcome->beacon_round) {
     if (state.json) {
-      PrintJson({{"ok", true}, {"mode", "beacon"}, {"beacon_round", *outcome->beacon_round},
+      PrintJson({{"ok", true},
+                 {"mode", "beacon"},
+                 {"beacon_round", *outcome->beacon_round},
                  {"beacon_due_us", lease.beacon_genesis_us + *outcome->beacon_round * lease.beacon_period_us}});
     } else {
       std::cout << "record      accepted on time; no challenge is sent in beacon mode\n"
@@ -463,11 +488,15 @@ int DoChallenge(const CliState& state, const VerifierFlags& f, const std::string
     }
     return kExitOk;
   }
-  if (out.empty()) return ReportError(state, Status::InvalidArgument("interactive leases need --out for the challenge"));
+  if (out.empty())
+    return ReportError(state, Status::InvalidArgument("interactive leases need --out for the challenge"));
   if (Status s = WriteMessage(out, Serialize(*outcome->challenge)); !s.ok()) return ReportError(state, s);
   if (state.json) {
-    PrintJson({{"ok", true}, {"mode", "interactive"}, {"epoch", outcome->challenge->epoch},
-               {"randomness", ToHex(outcome->challenge->randomness)}, {"out", out}});
+    PrintJson({{"ok", true},
+               {"mode", "interactive"},
+               {"epoch", outcome->challenge->epoch},
+               {"randomness", ToHex(outcome->challenge->randomness)},
+               {"out", out}});
   } else {
     std::cout << "record      accepted on time for epoch " << outcome->challenge->epoch << "\n"
               << "challenge   " << out << " (" << lease.samples_per_epoch << " positions follow from it)\n"
@@ -502,8 +531,12 @@ int DoRespond(const CliState& state, const ProverFlags& f, const std::string& ch
   const std::vector<uint8_t> bytes = Serialize(*response);
   if (Status s = WriteMessage(out, bytes); !s.ok()) return ReportError(state, s);
   if (state.json) {
-    PrintJson({{"ok", true}, {"epoch", response->epoch}, {"opened_rounds", response->rounds.size()},
-               {"bytes", bytes.size()}, {"leaf_source", session->last_leaf_source()}, {"out", out}});
+    PrintJson({{"ok", true},
+               {"epoch", response->epoch},
+               {"opened_rounds", response->rounds.size()},
+               {"bytes", bytes.size()},
+               {"leaf_source", session->last_leaf_source()},
+               {"out", out}});
   } else {
     std::cout << "response    epoch " << response->epoch << ": " << response->rounds.size() << " rounds opened, "
               << bytes.size() << " bytes (" << out << "; leaves from " << session->last_leaf_source() << ")\n"
@@ -568,11 +601,12 @@ int DoReport(const CliState& state, const VerifierFlags& f, double confidence) {
 // inspect
 
 Result<json> MessageJson(std::span<const uint8_t> bytes);
+Result<json> MessageFields(MessageType type, std::span<const uint8_t> bytes);
 
 json LogJson(const LogScan& scan) {
   static const char* provider_types[] = {"?", "lease", "acceptance", "epoch-start", "record", "response"};
-  static const char* verifier_types[] = {"?",      "lease",     "audit-plan", "acceptance", "epoch-start",
-                                         "record-arrival", "challenge", "verdict",    "response"};
+  static const char* verifier_types[] = {
+      "?", "lease", "audit-plan", "acceptance", "epoch-start", "record-arrival", "challenge", "verdict", "response"};
   json entries = json::array();
   for (const LogEntry& e : scan.entries) {
     const bool provider = scan.role == StoreRole::kProvider;
@@ -588,8 +622,8 @@ json LogJson(const LogScan& scan) {
       message = message.subspan(8);
     }
     if (provider && e.type == 4 && message.size() >= 4) {
-      const uint32_t n = uint32_t(message[0]) | uint32_t(message[1]) << 8 | uint32_t(message[2]) << 16 |
-                         uint32_t(message[3]) << 24;
+      const uint32_t n =
+          uint32_t(message[0]) | uint32_t(message[1]) << 8 | uint32_t(message[2]) << 16 | uint32_t(message[3]) << 24;
       if (n <= message.size() - 4) message = message.subspan(4, n);
     }
     if (auto m = MessageJson(message); m.ok()) j["message"] = *m;
@@ -604,6 +638,12 @@ json LogJson(const LogScan& scan) {
 
 Result<json> MessageJson(std::span<const uint8_t> bytes) {
   VCP_ASSIGN_OR_RETURN(MessageType type, IdentifyMessage(bytes));
+  VCP_ASSIGN_OR_RETURN(json j, MessageFields(type, bytes));
+  j["type"] = MessageTypeName(type);
+  return j;
+}
+
+Result<json> MessageFields(MessageType type, std::span<const uint8_t> bytes) {
   switch (type) {
     case MessageType::kLease: {
       VCP_ASSIGN_OR_RETURN(Lease m, ParseLease(bytes));
@@ -614,21 +654,23 @@ Result<json> MessageJson(std::span<const uint8_t> bytes) {
     }
     case MessageType::kAcceptance: {
       VCP_ASSIGN_OR_RETURN(LeaseAcceptance m, ParseLeaseAcceptance(bytes));
-      return json{{"type", "lease-acceptance"}, {"lease_id", ToHex(m.lease_id)}, {"accepted_us", m.accepted_us},
+      return json{{"lease_id", ToHex(m.lease_id)},
+                  {"accepted_us", m.accepted_us},
                   {"provider_signature", ToHex(m.provider_signature)}};
     }
     case MessageType::kEpochStart: {
       VCP_ASSIGN_OR_RETURN(EpochStart m, ParseEpochStart(bytes));
-      return json{{"type", "epoch-start"},   {"lease_id", ToHex(m.lease_id)},
-                  {"epoch", m.epoch},         {"beacon", ToHex(m.beacon)},
-                  {"prev_record", ToHex(m.prev_record)}, {"start_us", m.start_us},
+      return json{{"lease_id", ToHex(m.lease_id)},
+                  {"epoch", m.epoch},
+                  {"beacon", ToHex(m.beacon)},
+                  {"prev_record", ToHex(m.prev_record)},
+                  {"start_us", m.start_us},
                   {"epoch_seed", ToHex(EpochSeed(m.lease_id, m.epoch, m.beacon, m.prev_record))},
                   {"verifier_signature", ToHex(m.verifier_signature)}};
     }
     case MessageType::kRecord: {
       VCP_ASSIGN_OR_RETURN(EpochRecord m, ParseEpochRecord(bytes));
-      return json{{"type", "epoch-record"},
-                  {"record_hash", ToHex(RecordHash(m))},
+      return json{{"record_hash", ToHex(RecordHash(m))},
                   {"lease_id", ToHex(m.lease_id)},
                   {"epoch", m.epoch},
                   {"beacon", ToHex(m.beacon)},
@@ -643,8 +685,10 @@ Result<json> MessageJson(std::span<const uint8_t> bytes) {
     }
     case MessageType::kChallenge: {
       VCP_ASSIGN_OR_RETURN(Challenge m, ParseChallenge(bytes));
-      return json{{"type", "challenge"}, {"lease_id", ToHex(m.lease_id)}, {"epoch", m.epoch},
-                  {"record_hash", ToHex(m.record_hash)}, {"randomness", ToHex(m.randomness)},
+      return json{{"lease_id", ToHex(m.lease_id)},
+                  {"epoch", m.epoch},
+                  {"record_hash", ToHex(m.record_hash)},
+                  {"randomness", ToHex(m.randomness)},
                   {"verifier_signature", ToHex(m.verifier_signature)}};
     }
     case MessageType::kResponse: {
@@ -657,12 +701,13 @@ Result<json> MessageJson(std::span<const uint8_t> bytes) {
       }
       json epoch_hashes = json::array();
       for (const Hash32& h : m.epoch_hashes) epoch_hashes.push_back(ToHex(h));
-      return json{{"type", "epoch-response"},
-                  {"lease_id", ToHex(m.lease_id)},
+      return json{{"lease_id", ToHex(m.lease_id)},
                   {"epoch", m.epoch},
                   {"record_hash", ToHex(m.record_hash)},
-                  {"challenge", {{"kind", m.challenge.kind == ChallengeKind::kBeacon ? "beacon" : "verifier"},
-                                 {"beacon_round", m.challenge.beacon_round}, {"value", ToHex(m.challenge.value)}}},
+                  {"challenge",
+                   {{"kind", m.challenge.kind == ChallengeKind::kBeacon ? "beacon" : "verifier"},
+                    {"beacon_round", m.challenge.beacon_round},
+                    {"value", ToHex(m.challenge.value)}}},
                   {"rounds", rounds},
                   {"epoch_hashes", epoch_hashes},
                   {"bytes", bytes.size()},
@@ -670,12 +715,16 @@ Result<json> MessageJson(std::span<const uint8_t> bytes) {
     }
     case MessageType::kVerdict: {
       VCP_ASSIGN_OR_RETURN(Verdict m, ParseVerdict(bytes));
-      json j = {{"type", "verdict"}, {"lease_id", ToHex(m.lease_id)}, {"epoch", m.epoch},
-                {"record_hash", ToHex(m.record_hash)}, {"verdict", m.reason == Reason::kPass ? "pass" : "fail"},
-                {"reason", ReasonName(m.reason)}, {"start_us", m.start_us}, {"arrival_us", m.arrival_us},
-                {"operations", m.operations}, {"detail", m.detail},
-                {"verifier_signature", ToHex(m.verifier_signature)}};
-      return j;
+      return json{{"lease_id", ToHex(m.lease_id)},
+                  {"epoch", m.epoch},
+                  {"record_hash", ToHex(m.record_hash)},
+                  {"verdict", m.reason == Reason::kPass ? "pass" : "fail"},
+                  {"reason", ReasonName(m.reason)},
+                  {"start_us", m.start_us},
+                  {"arrival_us", m.arrival_us},
+                  {"operations", m.operations},
+                  {"detail", m.detail},
+                  {"verifier_signature", ToHex(m.verifier_signature)}};
     }
   }
   return Status::Internal("unreachable message type");
@@ -695,10 +744,11 @@ int DoInspect(const CliState& state, const std::string& path) {
     if (!proof.ok()) return ReportError(state, proof.status().WithContext(path));
     json hashes = json::array();
     for (const Hash32& h : proof->hashes) hashes.push_back(ToHex(h));
-    out = json{{"type", "multiproof"}, {"tree_size", proof->tree_size}, {"indices", proof->indices},
-               {"hashes", hashes}};
+    out =
+        json{{"type", "multiproof"}, {"tree_size", proof->tree_size}, {"indices", proof->indices}, {"hashes", hashes}};
   } else if (magic == "VCPH") {
-    out = json{{"type", "leaves-file"}, {"bytes", bytes->size()},
+    out = json{{"type", "leaves-file"},
+               {"bytes", bytes->size()},
                {"note", "per-epoch leaf hashes kept by the provider; vcp respond reads and checks it"}};
   } else {
     out = MessageJson(*bytes);
@@ -757,18 +807,29 @@ int DoCalibrate(const CliState& state, const CalibrateFlags& f) {
   std::sort(seconds.begin(), seconds.end());
   const double round_s = seconds[seconds.size() / 2];
   const double ops = double(OperationCount(p));
-  const uint32_t rounds = static_cast<uint32_t>(std::clamp(std::floor(f.target_seconds / round_s), 1.0, double(kMaxRounds)));
+  const uint32_t rounds =
+      static_cast<uint32_t>(std::clamp(std::floor(f.target_seconds / round_s), 1.0, double(kMaxRounds)));
   const double epoch_s = rounds * round_s;
   // The deadline leaves half again the measured epoch plus a second for the record's trip; the claimed rate is
   // what that deadline proves.
   const double deadline_ms = std::ceil((1.5 * epoch_s + 1.0) * 1000);
   const double claimed = std::floor(ops * rounds / (deadline_ms / 1000));
   if (state.json) {
-    PrintJson({{"ok", true}, {"backend", device.backend}, {"device", device.name},
-               {"workload", WorkloadName(p.kind)}, {"m", p.m}, {"n", p.n}, {"k", p.k}, {"tile", p.tile},
-               {"round_seconds", round_s}, {"round_seconds_all", seconds}, {"ops_per_second", ops / round_s},
-               {"target_epoch_seconds", f.target_seconds}, {"suggested_rounds", rounds},
-               {"suggested_deadline_ms", deadline_ms}, {"suggested_claimed_rate", claimed}});
+    PrintJson({{"ok", true},
+               {"backend", device.backend},
+               {"device", device.name},
+               {"workload", WorkloadName(p.kind)},
+               {"m", p.m},
+               {"n", p.n},
+               {"k", p.k},
+               {"tile", p.tile},
+               {"round_seconds", round_s},
+               {"round_seconds_all", seconds},
+               {"ops_per_second", ops / round_s},
+               {"target_epoch_seconds", f.target_seconds},
+               {"suggested_rounds", rounds},
+               {"suggested_deadline_ms", deadline_ms},
+               {"suggested_claimed_rate", claimed}});
   } else {
     std::cout << "device      " << device.backend << ": " << device.name << "\n"
               << "workload    " << DescribeWorkload(p) << "\n"
@@ -846,7 +907,8 @@ int DoDemo(const CliState& state, const DemoFlags& f) {
   if (!backend.ok()) return ReportError(state, backend.status());
   if (f.epochs < 1 || f.epochs > 1000) return ReportError(state, Status::InvalidArgument("--epochs must be 1..1000"));
 
-  const fs::path root = f.keep.empty() ? fs::temp_directory_path() / ("vcp-demo-" + std::to_string(::getpid())) : fs::path(f.keep);
+  const fs::path root =
+      f.keep.empty() ? fs::temp_directory_path() / ("vcp-demo-" + std::to_string(::getpid())) : fs::path(f.keep);
   std::error_code ec;
   if (f.keep.empty()) fs::remove_all(root, ec);
   struct Cleanup {
@@ -873,14 +935,16 @@ int DoDemo(const CliState& state, const DemoFlags& f) {
   terms.mode = *mode;
   terms.workload.kind = WorkloadKind::kInt8;
   terms.workload.m = terms.workload.n = terms.workload.k = f.n;
-  terms.workload.tile = std::min<uint32_t>(kDefaultTile, std::max<uint32_t>(kMinTile, std::bit_floor(std::max(f.n, 1u))));
+  terms.workload.tile =
+      std::min<uint32_t>(kDefaultTile, std::max<uint32_t>(kMinTile, std::bit_floor(std::max(f.n, 1u))));
   terms.provider_key = (*provider_key).public_key();
   terms.rounds_per_epoch = f.rounds;
   terms.samples_per_epoch = f.samples ? f.samples : MinSamples(*mode);
   // Generous on a shared CPU; beacon mode waits out the deadline every epoch, so it is kept short there.
   const double deadline_ms = f.deadline_ms > 0 ? f.deadline_ms : (*mode == LeaseMode::kBeacon ? 2000 : 10000);
   terms.epoch_deadline_us = static_cast<uint64_t>(deadline_ms * 1000);
-  terms.claimed_ops_per_second = std::max<uint64_t>(1, EpochOperations(terms) / std::max<uint64_t>(1, terms.epoch_deadline_us / 1000000));
+  terms.claimed_ops_per_second =
+      std::max<uint64_t>(1, EpochOperations(terms) / std::max<uint64_t>(1, terms.epoch_deadline_us / 1000000));
   terms.start_us = now;
   terms.end_us = now + 3'600'000'000ull;
   std::optional<DemoBeacon> beacon;
@@ -902,12 +966,12 @@ int DoDemo(const CliState& state, const DemoFlags& f) {
   if (Status s = verifier->AddAcceptance(provider->acceptance()); !s.ok()) return ReportError(state, s);
 
   if (!state.json) {
-    std::cout << "vcp demo: " << (lease.mode == LeaseMode::kBeacon ? "a beacon" : "an interactive") << " lease, " << DescribeWorkload(lease.workload)
-              << ", R = " << lease.rounds_per_epoch << " rounds and k = " << lease.samples_per_epoch
-              << " samples per epoch, " << f.epochs << " epochs\n"
-              << "provider: " << device->backend << " (" << device->name << "), skipping "
-              << Fixed(100 * f.cheat, 1) << "% of its tiles"
-              << (f.cheat > 0 ? " (simulated: garbage leaf hashes in place of those tiles)" : "") << "\n"
+    std::cout << "vcp demo: " << (lease.mode == LeaseMode::kBeacon ? "a beacon" : "an interactive") << " lease, "
+              << DescribeWorkload(lease.workload) << ", R = " << lease.rounds_per_epoch
+              << " rounds and k = " << lease.samples_per_epoch << " samples per epoch, " << f.epochs << " epochs\n"
+              << "provider: " << device->backend << " (" << device->name << "), skipping " << Fixed(100 * f.cheat, 1)
+              << "% of its tiles" << (f.cheat > 0 ? " (simulated: garbage leaf hashes in place of those tiles)" : "")
+              << "\n"
               << "verifier: recomputes the sampled tiles on the CPU; deadline " << deadline_ms << " ms on its clock\n\n"
               << EpochTableHeader() << std::flush;
   }
@@ -1123,8 +1187,8 @@ void RegisterProtocolCommands(CLI::App& app, CliState& state) {
 
   // demo
   auto demo_flags = std::make_shared<DemoFlags>();
-  CLI::App* demo = app.add_subcommand(
-      "demo", "run a whole short lease, both roles in this process, and print the lease verdict");
+  CLI::App* demo =
+      app.add_subcommand("demo", "run a whole short lease, both roles in this process, and print the lease verdict");
   demo->add_option("--cheat", demo_flags->cheat, "fraction of tiles the provider skips (0 = honest)")
       ->capture_default_str();
   demo->add_option("--mode", demo_flags->mode, "interactive or beacon")->capture_default_str();

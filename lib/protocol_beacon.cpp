@@ -60,8 +60,9 @@ Result<BeaconFile> ReadBeaconFile(const std::filesystem::path& path) {
     if (line_no == 1) {
       if (words.size() != 4 || words[0] != kBeaconHeader || !ParseU64(words[2], file.genesis_us) ||
           !ParseU64(words[3], file.period_us) || file.period_us == 0) {
-        return Status::Corrupt(at + "expected the header \"vcp-beacon-v1 NAME GENESIS_US PERIOD_US\" with a positive "
-                                    "period");
+        return Status::Corrupt(at +
+                               "expected the header \"vcp-beacon-v1 NAME GENESIS_US PERIOD_US\" with a positive "
+                               "period");
       }
       file.name = std::string(words[1]);
       continue;
@@ -124,9 +125,9 @@ namespace {
 class SystemClockImpl final : public Clock {
  public:
   uint64_t NowMicros() const override {
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count());
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
   }
 };
 

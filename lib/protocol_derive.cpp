@@ -32,7 +32,8 @@ uint64_t CountHashes(uint64_t lo, uint64_t size, std::span<const uint64_t> indic
   while (split * 2 < size) split *= 2;
   const auto mid = std::lower_bound(indices.begin(), indices.end(), lo + split);
   const auto left = static_cast<size_t>(mid - indices.begin());
-  return CountHashes(lo, split, indices.subspan(0, left)) + CountHashes(lo + split, size - split, indices.subspan(left));
+  return CountHashes(lo, split, indices.subspan(0, left)) +
+         CountHashes(lo + split, size - split, indices.subspan(left));
 }
 
 }  // namespace
@@ -56,9 +57,7 @@ uint32_t SamplesNeeded(double computed_fraction, double security_bits, double gr
   return static_cast<uint32_t>(std::ceil(k - 1e-9));
 }
 
-uint32_t MinSamples(LeaseMode mode) {
-  return mode == LeaseMode::kBeacon ? kMinSamplesBeacon : kMinSamplesInteractive;
-}
+uint32_t MinSamples(LeaseMode mode) { return mode == LeaseMode::kBeacon ? kMinSamplesBeacon : kMinSamplesInteractive; }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Lease validation.
@@ -74,15 +73,16 @@ Status ValidateLease(const Lease& lease) {
   }
   const uint32_t min_k = MinSamples(lease.mode);
   if (lease.samples_per_epoch < min_k || lease.samples_per_epoch > kMaxSamples) {
-    return Status::InvalidArgument(
-        "lease: samples per epoch k = " + k + " is out of range for " + std::string(LeaseModeName(lease.mode)) +
-        " mode; allowed: " + std::to_string(min_k) + ".." + std::to_string(kMaxSamples) + " (below " +
-        std::to_string(min_k) + ", a provider that skipped half of each epoch would pass with probability above " +
-        "2^-40; see docs/PROTOCOL.md section 8)");
+    return Status::InvalidArgument("lease: samples per epoch k = " + k + " is out of range for " +
+                                   std::string(LeaseModeName(lease.mode)) + " mode; allowed: " + std::to_string(min_k) +
+                                   ".." + std::to_string(kMaxSamples) + " (below " + std::to_string(min_k) +
+                                   ", a provider that skipped half of each epoch would pass with probability above " +
+                                   "2^-40; see docs/PROTOCOL.md section 8)");
   }
   const uint64_t leaves = LeavesPerRound(lease);
   if (leaves > kMaxPositionsPerEpoch / lease.rounds_per_epoch) {
-    return Status::InvalidArgument("lease: R x tiles per round exceeds 2^62 positions; use fewer rounds or a larger tile");
+    return Status::InvalidArgument(
+        "lease: R x tiles per round exceeds 2^62 positions; use fewer rounds or a larger tile");
   }
   const uint64_t ops = OperationCount(workload);
   if (ops > std::numeric_limits<uint64_t>::max() / lease.rounds_per_epoch) {
@@ -103,8 +103,7 @@ Status ValidateLease(const Lease& lease) {
   }
   if (lease.mode == LeaseMode::kBeacon) {
     if (lease.beacon_name.empty() || lease.beacon_name.size() > kMaxBeaconNameBytes ||
-        !std::all_of(lease.beacon_name.begin(), lease.beacon_name.end(),
-                     [](char c) { return c > 0x20 && c < 0x7f; })) {
+        !std::all_of(lease.beacon_name.begin(), lease.beacon_name.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
       return Status::InvalidArgument("lease: beacon mode needs a beacon name of 1.." +
                                      std::to_string(kMaxBeaconNameBytes) + " printable ASCII characters, no spaces");
     }
@@ -122,9 +121,7 @@ Status ValidateLease(const Lease& lease) {
 
 Hash32 LeaseId(const Lease& lease) { return HashWithoutSignature("vcp.v1.lease-id", Serialize(lease)); }
 
-Hash32 RecordHash(const EpochRecord& record) {
-  return HashWithoutSignature("vcp.v1.record-hash", Serialize(record));
-}
+Hash32 RecordHash(const EpochRecord& record) { return HashWithoutSignature("vcp.v1.record-hash", Serialize(record)); }
 
 Seed EpochSeed(const Hash32& lease_id, uint64_t epoch, const Hash32& beacon, const Hash32& prev_record) {
   ByteWriter w;
@@ -178,7 +175,7 @@ std::vector<SamplePosition> SamplePositions(const Hash32& record_hash, const Has
   if (total == 0) return positions;
   // Accept x < limit, the largest multiple of total that fits in 2^64, so x mod total is exactly uniform.
   const uint64_t rejected = (std::numeric_limits<uint64_t>::max() - total + 1) % total;  // 2^64 mod total
-  const uint64_t limit = std::numeric_limits<uint64_t>::max() - rejected + 1;           // 0 means 2^64
+  const uint64_t limit = std::numeric_limits<uint64_t>::max() - rejected + 1;            // 0 means 2^64
   positions.reserve(samples);
   ByteWriter w;
   w.Bytes(record_hash);

@@ -1,5 +1,4 @@
 // One epoch, both roles, without storage (docs/PROTOCOL.md sections 6 and 7).
-#include <chrono>
 #include <string>
 
 #include "vcp/bytes.h"
@@ -27,8 +26,8 @@ Finding Fail(Reason reason, std::string detail) { return Finding{reason, ToProto
 Status CheckLeafShape(const Lease& lease, const EpochLeaves& leaves) {
   const uint64_t per_round = LeavesPerRound(lease);
   if (leaves.size() != lease.rounds_per_epoch) {
-    return Status::InvalidArgument("epoch leaves: " + std::to_string(leaves.size()) + " rounds given; the lease has R = " +
-                                   std::to_string(lease.rounds_per_epoch));
+    return Status::InvalidArgument("epoch leaves: " + std::to_string(leaves.size()) +
+                                   " rounds given; the lease has R = " + std::to_string(lease.rounds_per_epoch));
   }
   for (size_t r = 0; r < leaves.size(); ++r) {
     if (leaves[r].size() != per_round) {
@@ -47,16 +46,13 @@ Status CheckLeafShape(const Lease& lease, const EpochLeaves& leaves) {
 
 Result<EpochRun> RunEpochRounds(const Lease& lease, const EpochStart& start, const RunOptions& options) {
   EpochRun run;
-  const auto t0 = std::chrono::steady_clock::now();
   run.leaves.reserve(lease.rounds_per_epoch);
   for (uint32_t r = 0; r < lease.rounds_per_epoch; ++r) {
-    VCP_ASSIGN_OR_RETURN(std::unique_ptr<Commitment> commitment,
-                         RunWorkload(RoundWorkload(lease, start, r), options));
+    VCP_ASSIGN_OR_RETURN(std::unique_ptr<Commitment> commitment, RunWorkload(RoundWorkload(lease, start, r), options));
     if (r == 0) run.device = commitment->device();
     VCP_ASSIGN_OR_RETURN(std::vector<Hash32> leaves, commitment->LeafHashes());
     run.leaves.push_back(std::move(leaves));
   }
-  run.compute_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return run;
 }
 
@@ -84,7 +80,8 @@ Result<EpochCommit> CommitEpoch(const Lease& lease, const EpochStart& start, con
 
 Result<std::vector<Hash32>> RecomputeRoundLeaves(const Lease& lease, const EpochStart& start, uint32_t round,
                                                  const RunOptions& options) {
-  VCP_ASSIGN_OR_RETURN(std::unique_ptr<Commitment> commitment, RunWorkload(RoundWorkload(lease, start, round), options));
+  VCP_ASSIGN_OR_RETURN(std::unique_ptr<Commitment> commitment,
+                       RunWorkload(RoundWorkload(lease, start, round), options));
   return commitment->LeafHashes();
 }
 
@@ -127,9 +124,9 @@ Result<EpochOpenings> BuildOpenings(const Lease& lease, const EpochRecord& recor
   return openings;
 }
 
-Result<EpochResponse> BuildResponse(const Lease& lease, const EpochRecord& record,
-                                    std::span<const Hash32> round_roots, const ChallengeValue& challenge,
-                                    const RoundLeafSource& leaves, const SecretKey& provider_key) {
+Result<EpochResponse> BuildResponse(const Lease& lease, const EpochRecord& record, std::span<const Hash32> round_roots,
+                                    const ChallengeValue& challenge, const RoundLeafSource& leaves,
+                                    const SecretKey& provider_key) {
   const Hash32 record_hash = RecordHash(record);
   const SampleSet sample = GroupSamples(SamplePositions(record_hash, challenge.value, lease.rounds_per_epoch,
                                                         LeavesPerRound(lease), lease.samples_per_epoch));
@@ -159,8 +156,8 @@ RecordCheck CheckRecord(const Lease& lease, const EpochStart& start, uint64_t ar
   const EpochRecord& record = *parsed;
   const Hash32 lease_id = LeaseId(lease);
   if (record.lease_id != lease_id) {
-    out.finding = Fail(Reason::kWrongLease, "the record is for lease " + Short(record.lease_id) + "; this lease is " +
-                                                Short(lease_id));
+    out.finding = Fail(Reason::kWrongLease,
+                       "the record is for lease " + Short(record.lease_id) + "; this lease is " + Short(lease_id));
     return out;
   }
   if (Status s = CheckSignature(record, lease.provider_key); !s.ok()) {
@@ -173,23 +170,24 @@ RecordCheck CheckRecord(const Lease& lease, const EpochStart& start, uint64_t ar
     return out;
   }
   if (record.beacon != start.beacon) {
-    out.finding = Fail(Reason::kWrongBeacon, "the record names beacon " + Short(record.beacon) + "; epoch " +
-                                                 std::to_string(start.epoch) + " was issued with beacon " +
-                                                 Short(start.beacon));
+    out.finding =
+        Fail(Reason::kWrongBeacon, "the record names beacon " + Short(record.beacon) + "; epoch " +
+                                       std::to_string(start.epoch) + " was issued with beacon " + Short(start.beacon));
     return out;
   }
   if (record.prev_record != start.prev_record) {
-    out.finding = Fail(Reason::kBrokenChain, "the record follows record " + Short(record.prev_record) +
-                                                 "; the last record the verifier received is " +
-                                                 Short(start.prev_record));
+    out.finding =
+        Fail(Reason::kBrokenChain, "the record follows record " + Short(record.prev_record) +
+                                       "; the last record the verifier received is " + Short(start.prev_record));
     return out;
   }
   out.record = record;
   if (record.rounds != lease.rounds_per_epoch || record.operations != EpochOperations(lease)) {
-    out.finding = Fail(Reason::kWrongParameters,
-                       "the record claims R = " + std::to_string(record.rounds) + " and " +
-                           std::to_string(record.operations) + " operations; the lease requires R = " +
-                           std::to_string(lease.rounds_per_epoch) + " and " + std::to_string(EpochOperations(lease)));
+    out.finding =
+        Fail(Reason::kWrongParameters,
+             "the record claims R = " + std::to_string(record.rounds) + " and " + std::to_string(record.operations) +
+                 " operations; the lease requires R = " + std::to_string(lease.rounds_per_epoch) + " and " +
+                 std::to_string(EpochOperations(lease)));
     return out;
   }
   const uint64_t window = arrival_us > start.start_us ? arrival_us - start.start_us : 0;
@@ -208,13 +206,13 @@ Finding CheckResponse(const Lease& lease, const EpochStart& start, const EpochRe
   if (!parsed.ok()) return Fail(Reason::kMalformedResponse, std::string(parsed.status().message()));
   const EpochResponse& response = *parsed;
   if (response.lease_id != record.lease_id) {
-    return Fail(Reason::kWrongLease, "the response is for lease " + Short(response.lease_id) + "; this lease is " +
-                                         Short(record.lease_id));
+    return Fail(Reason::kWrongLease,
+                "the response is for lease " + Short(response.lease_id) + "; this lease is " + Short(record.lease_id));
   }
   const Hash32 record_hash = RecordHash(record);
   if (response.epoch != record.epoch || response.record_hash != record_hash) {
-    return Fail(Reason::kResponseMismatch, "the response answers epoch " + std::to_string(response.epoch) +
-                                               " record " + Short(response.record_hash) + "; expected epoch " +
+    return Fail(Reason::kResponseMismatch, "the response answers epoch " + std::to_string(response.epoch) + " record " +
+                                               Short(response.record_hash) + "; expected epoch " +
                                                std::to_string(record.epoch) + " record " + Short(record_hash));
   }
   if (Status s = CheckSignature(response, lease.provider_key); !s.ok()) {
@@ -222,15 +220,15 @@ Finding CheckResponse(const Lease& lease, const EpochStart& start, const EpochRe
   }
   if (response.challenge.kind != expected.kind || response.challenge.beacon_round != expected.beacon_round ||
       response.challenge.value != expected.value) {
-    return Fail(Reason::kWrongChallenge,
-                "the response answers challenge " + Short(response.challenge.value) +
-                    (response.challenge.kind == ChallengeKind::kBeacon
-                         ? " (beacon round " + std::to_string(response.challenge.beacon_round) + ")"
-                         : std::string()) +
-                    "; the verifier's challenge is " + Short(expected.value) +
-                    (expected.kind == ChallengeKind::kBeacon
-                         ? " (beacon round " + std::to_string(expected.beacon_round) + ")"
-                         : std::string()));
+    return Fail(
+        Reason::kWrongChallenge,
+        "the response answers challenge " + Short(response.challenge.value) +
+            (response.challenge.kind == ChallengeKind::kBeacon
+                 ? " (beacon round " + std::to_string(response.challenge.beacon_round) + ")"
+                 : std::string()) +
+            "; the verifier's challenge is " + Short(expected.value) +
+            (expected.kind == ChallengeKind::kBeacon ? " (beacon round " + std::to_string(expected.beacon_round) + ")"
+                                                     : std::string()));
   }
 
   const SampleSet sample = GroupSamples(SamplePositions(record_hash, expected.value, lease.rounds_per_epoch,
@@ -271,15 +269,14 @@ Finding CheckOpenings(const Lease& lease, const EpochStart& start, const EpochRe
   for (const RoundOpening& round : openings.rounds) root_leaves.push_back(EpochTreeLeaf(round.root));
   const MultiProof epoch_proof{lease.rounds_per_epoch, rounds64, openings.epoch_hashes};
   if (Status s = VerifyMulti(epoch_proof, root_leaves, record.epoch_root); !s.ok()) {
-    return Fail(Reason::kBadEpochProof, "the opened round roots do not give the record's epoch root: " +
-                                            std::string(s.message()));
+    return Fail(Reason::kBadEpochProof,
+                "the opened round roots do not give the record's epoch root: " + std::string(s.message()));
   }
   for (size_t i = 0; i < sample.rounds.size(); ++i) {
     const MultiProof proof{per_round, sample.tiles[i], openings.rounds[i].hashes};
     const WorkloadParams params = RoundWorkload(lease, start, sample.rounds[i]);
     if (Status s = CheckOpening(params, openings.rounds[i].root, proof, threads); !s.ok()) {
-      return Fail(Reason::kTileMismatch, "round " + std::to_string(sample.rounds[i]) + ": " +
-                                             std::string(s.message()));
+      return Fail(Reason::kTileMismatch, "round " + std::to_string(sample.rounds[i]) + ": " + std::string(s.message()));
     }
   }
   return Finding{};

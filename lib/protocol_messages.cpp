@@ -96,8 +96,8 @@ Status ReadText(ByteReader& r, size_t length, size_t max, bool allow_space, std:
   std::string text(length, '\0');
   VCP_RETURN_IF_ERROR(r.Bytes(std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), length)));
   if (!Printable(text, allow_space)) {
-    return Status::Corrupt(std::string(message) + ": " + std::string(field) +
-                           " must be printable ASCII" + (allow_space ? "" : " without spaces"));
+    return Status::Corrupt(std::string(message) + ": " + std::string(field) + " must be printable ASCII" +
+                           (allow_space ? "" : " without spaces"));
   }
   out = std::move(text);
   return Status::Ok();
@@ -129,8 +129,8 @@ Status CheckMessage(MessageType type, const M& m, const Signature& sig, const Pu
   const Hash32 digest = SigningDigest(type, Serialize(m));
   const Status s = VerifySignature(key, digest, sig);
   if (!s.ok()) {
-    return Status::Rejected(std::string(Info(type).name) + ": signature does not verify under the " +
-                            std::string(who) + " key " + ToHex(key));
+    return Status::Rejected(std::string(Info(type).name) + ": signature does not verify under the " + std::string(who) +
+                            " key " + ToHex(key));
   }
   return Status::Ok();
 }
@@ -174,9 +174,7 @@ Status ReadHashList(ByteReader& r, std::string_view message, std::string_view fi
 
 }  // namespace
 
-std::string_view LeaseModeName(LeaseMode mode) {
-  return mode == LeaseMode::kBeacon ? "beacon" : "interactive";
-}
+std::string_view LeaseModeName(LeaseMode mode) { return mode == LeaseMode::kBeacon ? "beacon" : "interactive"; }
 
 Result<LeaseMode> ParseLeaseMode(std::string_view name) {
   if (name == "interactive") return LeaseMode::kInteractive;
@@ -202,30 +200,49 @@ Result<MessageType> IdentifyMessage(std::span<const uint8_t> bytes) {
       if (info.magic == magic) return info.type;
     }
   }
-  return Status::Corrupt("not a vcp protocol message: the first 4 bytes are none of the magics VCPL, VCPA, VCPS, "
-                         "VCPR, VCPC, VCPP, VCPV");
+  return Status::Corrupt(
+      "not a vcp protocol message: the first 4 bytes are none of the magics VCPL, VCPA, VCPS, "
+      "VCPR, VCPC, VCPP, VCPV");
 }
 
 std::string_view ReasonName(Reason reason) {
   switch (reason) {
-    case Reason::kPass: return "pass";
-    case Reason::kMissed: return "missed";
-    case Reason::kMalformedRecord: return "malformed-record";
-    case Reason::kWrongLease: return "wrong-lease";
-    case Reason::kBadSignature: return "bad-signature";
-    case Reason::kWrongEpoch: return "wrong-epoch";
-    case Reason::kWrongBeacon: return "wrong-beacon";
-    case Reason::kBrokenChain: return "broken-chain";
-    case Reason::kWrongParameters: return "wrong-parameters";
-    case Reason::kLate: return "late";
-    case Reason::kNoResponse: return "no-response";
-    case Reason::kMalformedResponse: return "malformed-response";
-    case Reason::kResponseMismatch: return "response-mismatch";
-    case Reason::kWrongChallenge: return "wrong-challenge";
-    case Reason::kWrongSamples: return "wrong-samples";
-    case Reason::kBadProof: return "bad-proof";
-    case Reason::kTileMismatch: return "tile-mismatch";
-    case Reason::kBadEpochProof: return "bad-epoch-proof";
+    case Reason::kPass:
+      return "pass";
+    case Reason::kMissed:
+      return "missed";
+    case Reason::kMalformedRecord:
+      return "malformed-record";
+    case Reason::kWrongLease:
+      return "wrong-lease";
+    case Reason::kBadSignature:
+      return "bad-signature";
+    case Reason::kWrongEpoch:
+      return "wrong-epoch";
+    case Reason::kWrongBeacon:
+      return "wrong-beacon";
+    case Reason::kBrokenChain:
+      return "broken-chain";
+    case Reason::kWrongParameters:
+      return "wrong-parameters";
+    case Reason::kLate:
+      return "late";
+    case Reason::kNoResponse:
+      return "no-response";
+    case Reason::kMalformedResponse:
+      return "malformed-response";
+    case Reason::kResponseMismatch:
+      return "response-mismatch";
+    case Reason::kWrongChallenge:
+      return "wrong-challenge";
+    case Reason::kWrongSamples:
+      return "wrong-samples";
+    case Reason::kBadProof:
+      return "bad-proof";
+    case Reason::kTileMismatch:
+      return "tile-mismatch";
+    case Reason::kBadEpochProof:
+      return "bad-epoch-proof";
   }
   return "unknown";
 }

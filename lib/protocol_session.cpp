@@ -53,8 +53,9 @@ Status CorruptEntry(const LogEntry& entry, const Status& why) {
 
 std::string DescribeDevice(const DeviceInfo& d) {
   std::string out = d.backend + ": " + d.name;
-  if (d.compute_units > 0) out += d.backend == "cuda" ? " (" + std::to_string(d.compute_units) + " SMs)"
-                                                      : " (" + std::to_string(d.compute_units) + " threads)";
+  if (d.compute_units > 0)
+    out += d.backend == "cuda" ? " (" + std::to_string(d.compute_units) + " SMs)"
+                               : " (" + std::to_string(d.compute_units) + " threads)";
   if (!d.driver_version.empty()) out += ", driver " + d.driver_version;
   return out;
 }
@@ -90,8 +91,8 @@ Result<ProviderSession> ProviderSession::Accept(const std::filesystem::path& dir
   VCP_RETURN_IF_ERROR(ValidateLease(lease));
   VCP_RETURN_IF_ERROR(CheckSignature(lease));
   if (key.public_key() != lease.provider_key) {
-    return Status::InvalidArgument("lease names provider key " + ToHex(lease.provider_key) +
-                                   "; this key is " + ToHex(key.public_key()));
+    return Status::InvalidArgument("lease names provider key " + ToHex(lease.provider_key) + "; this key is " +
+                                   ToHex(key.public_key()));
   }
   VCP_RETURN_IF_ERROR(MakeDir(dir));
   VCP_ASSIGN_OR_RETURN(AppendLog log, AppendLog::Create(dir / kProviderLog, StoreRole::kProvider));
@@ -214,8 +215,7 @@ Result<EpochRecord> ProviderSession::Prove(const EpochStart& start, const Secret
 
 Result<EpochRecord> ProviderSession::ProveFromLeaves(const EpochStart& start, EpochLeaves leaves,
                                                      const std::string& device, uint64_t provider_start_us,
-                                                     uint64_t provider_end_us, const SecretKey& key,
-                                                     bool keep_leaves) {
+                                                     uint64_t provider_end_us, const SecretKey& key, bool keep_leaves) {
   VCP_ASSIGN_OR_RETURN(EpochState * state, Begin(start));
   if (state->record) return *state->record;
   return Finish(*state, std::move(leaves), device, provider_start_us, provider_end_us, key, keep_leaves);
@@ -246,12 +246,13 @@ Result<ProviderSession::EpochState*> ProviderSession::Begin(const EpochStart& st
 }
 
 Result<EpochRecord> ProviderSession::Finish(EpochState& state, EpochLeaves leaves, const std::string& device,
-                                            uint64_t provider_start_us, uint64_t provider_end_us,
-                                            const SecretKey& key, bool keep_leaves) {
-  VCP_ASSIGN_OR_RETURN(EpochCommit commit, CommitEpoch(lease_, state.start, leaves, device, provider_start_us,
-                                                       provider_end_us, key));
+                                            uint64_t provider_start_us, uint64_t provider_end_us, const SecretKey& key,
+                                            bool keep_leaves) {
+  VCP_ASSIGN_OR_RETURN(EpochCommit commit,
+                       CommitEpoch(lease_, state.start, leaves, device, provider_start_us, provider_end_us, key));
   // The leaves file first: a logged record then always has its leaves (or falls back to recomputing).
-  if (keep_leaves) VCP_RETURN_IF_ERROR(WriteLeavesFile(LeavesPath(state.start.epoch), lease_id_, state.start.epoch, leaves));
+  if (keep_leaves)
+    VCP_RETURN_IF_ERROR(WriteLeavesFile(LeavesPath(state.start.epoch), lease_id_, state.start.epoch, leaves));
   const std::vector<uint8_t> record_bytes = Serialize(commit.record);
   ByteWriter w;
   w.U32(static_cast<uint32_t>(record_bytes.size()));
@@ -329,8 +330,8 @@ Result<EpochResponse> ProviderSession::Answer(EpochState& state, const Challenge
       if (!std::filesystem::exists(LeavesPath(epoch))) {
         file_problem = "no leaves file";
       } else {
-        Result<EpochLeaves> read = ReadLeavesFile(LeavesPath(epoch), lease_id_, epoch, lease_.rounds_per_epoch,
-                                                  LeavesPerRound(lease_));
+        Result<EpochLeaves> read =
+            ReadLeavesFile(LeavesPath(epoch), lease_id_, epoch, lease_.rounds_per_epoch, LeavesPerRound(lease_));
         if (read.ok()) {
           from_file = std::move(read).value();
         } else {
@@ -361,8 +362,9 @@ Result<EpochResponse> ProviderSession::Answer(EpochState& state, const Challenge
 Result<VerifierSession> VerifierSession::Create(const std::filesystem::path& dir, Lease lease, const SecretKey& key,
                                                 double audit_share, VerifierOptions options) {
   if (!(audit_share > 0 && audit_share <= 1)) {
-    return Status::InvalidArgument("audit share " + std::to_string(audit_share) +
-                                   " is out of range; allowed: 0 < share <= 1 (the fraction of lease time spent proving)");
+    return Status::InvalidArgument(
+        "audit share " + std::to_string(audit_share) +
+        " is out of range; allowed: 0 < share <= 1 (the fraction of lease time spent proving)");
   }
   lease.verifier_key = key.public_key();
   options.random(lease.nonce);
@@ -425,9 +427,9 @@ Status VerifierSession::Replay() {
         ByteReader r(entry.payload, "record arrival entry");
         uint64_t arrival = 0;
         VCP_RETURN_IF_ERROR(r.U64(arrival));
-        Result<EpochRecord> record = ParseEpochRecord(entry.payload.size() >= 8
-                                                          ? std::span<const uint8_t>(entry.payload).subspan(8)
-                                                          : std::span<const uint8_t>());
+        Result<EpochRecord> record =
+            ParseEpochRecord(entry.payload.size() >= 8 ? std::span<const uint8_t>(entry.payload).subspan(8)
+                                                       : std::span<const uint8_t>());
         if (!record.ok()) return CorruptEntry(entry, record.status());
         epochs_.back().record = *record;
         epochs_.back().arrival_us = arrival;
@@ -532,7 +534,8 @@ Result<EpochStart> VerifierSession::StartEpoch(const SecretKey& key) {
   VCP_RETURN_IF_ERROR(CheckKey(key));
   if (!accepted_) return Status::InvalidArgument("the provider has not accepted the lease yet (add its acceptance)");
   const uint64_t now = options_.clock->NowMicros();
-  if (now >= lease_.end_us) return Status::InvalidArgument("the lease ended at " + std::to_string(lease_.end_us) + " us");
+  if (now >= lease_.end_us)
+    return Status::InvalidArgument("the lease ended at " + std::to_string(lease_.end_us) + " us");
   if (VerifierEpoch* open = OpenEpoch()) {
     if (!open->record) {
       // Within its deadline the open epoch's start is handed out again: a restart after a crash between logging

@@ -132,9 +132,10 @@ Result<LogScan> ScanLog(std::span<const uint8_t> bytes) {
     }
     scan.recovery.torn_tail = true;
     scan.recovery.dropped_bytes = bytes.size() - offset;
-    scan.recovery.note = "torn tail at offset " + std::to_string(offset) + " (" + why + "): " +
-                         std::to_string(scan.recovery.dropped_bytes) + " bytes of an unfinished append dropped; " +
-                         std::to_string(scan.entries.size()) + " intact entries kept";
+    scan.recovery.note = "torn tail at offset " + std::to_string(offset) + " (" + why +
+                         "): " + std::to_string(scan.recovery.dropped_bytes) +
+                         " bytes of an unfinished append dropped; " + std::to_string(scan.entries.size()) +
+                         " intact entries kept";
     break;
   }
   scan.recovery.kept_bytes = offset;
@@ -155,8 +156,8 @@ Result<AppendLog> AppendLog::Open(const std::filesystem::path& path, StoreRole r
   if (!scanned.ok()) return scanned.status().WithContext(path.string());
   LogScan& scan = *scanned;
   if (scan.role != role) {
-    return Status::InvalidArgument(path.string() + " is a " + std::string(RoleName(scan.role)) +
-                                   " log; expected a " + std::string(RoleName(role)) + " log");
+    return Status::InvalidArgument(path.string() + " is a " + std::string(RoleName(scan.role)) + " log; expected a " +
+                                   std::string(RoleName(role)) + " log");
   }
   if (scan.recovery.torn_tail) VCP_RETURN_IF_ERROR(Truncate(path, scan.recovery.kept_bytes));
   AppendLog log;

@@ -56,8 +56,7 @@ double BinomialLowerBound(uint64_t successes, uint64_t trials, double confidence
   return lo;
 }
 
-LeaseReport SummarizeLease(const Lease& lease, std::span<const Verdict> verdicts, uint64_t now_us,
-                           double confidence) {
+LeaseReport SummarizeLease(const Lease& lease, std::span<const Verdict> verdicts, uint64_t now_us, double confidence) {
   LeaseReport report;
   std::vector<double> rates;
   for (const Verdict& v : verdicts) {

@@ -124,7 +124,7 @@ TEST(ProtocolDerive, BeaconRoundIsTheFirstPublishedAtOrAfterTheDeadline) {
   EXPECT_EQ(BeaconRoundFor(lease, kT0 + 1), 11u);
   EXPECT_EQ(BeaconRoundFor(lease, kT0 + 1000), 11u);
   EXPECT_EQ(BeaconRoundFor(lease, kT0 + 999'999), 11u);
-  EXPECT_EQ(BeaconRoundFor(lease, kT0 - 20'000'000), 0u);      // deadline before genesis: the first round
+  EXPECT_EQ(BeaconRoundFor(lease, kT0 - 20'000'000), 0u);  // deadline before genesis: the first round
 }
 
 TEST(ProtocolDerive, SeedsChainFromTheEpochStart) {
@@ -201,8 +201,18 @@ TEST(ProtocolLease, ValidationAcceptsTheTinyLeaseAndRejectsEachBadField) {
       {"rate 0", [](Lease& l) { l.claimed_ops_per_second = 0; }},
       {"start after end", [](Lease& l) { l.start_us = l.end_us; }},
       {"same keys", [](Lease& l) { l.provider_key = l.verifier_key; }},
-      {"beacon without name", [](Lease& l) { l.mode = LeaseMode::kBeacon; l.beacon_period_us = 1; l.samples_per_epoch = 80; }},
-      {"beacon without period", [](Lease& l) { l.mode = LeaseMode::kBeacon; l.beacon_name = "b"; l.samples_per_epoch = 80; }},
+      {"beacon without name",
+       [](Lease& l) {
+         l.mode = LeaseMode::kBeacon;
+         l.beacon_period_us = 1;
+         l.samples_per_epoch = 80;
+       }},
+      {"beacon without period",
+       [](Lease& l) {
+         l.mode = LeaseMode::kBeacon;
+         l.beacon_name = "b";
+         l.samples_per_epoch = 80;
+       }},
       {"interactive with beacon", [](Lease& l) { l.beacon_name = "b"; }},
       {"bad tile", [](Lease& l) { l.workload.tile = 12; }},
       {"bad shape", [](Lease& l) { l.workload.m = 0; }},

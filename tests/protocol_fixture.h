@@ -13,14 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "test_util.h"
 #include "vcp/beacon.h"
 #include "vcp/bytes.h"
 #include "vcp/epoch.h"
 #include "vcp/keys.h"
-#include "vcp/merkle.h"
 #include "vcp/lease_session.h"
+#include "vcp/merkle.h"
 #include "vcp/protocol.h"
-#include "test_util.h"
 
 namespace vcp::testing {
 
@@ -96,8 +96,8 @@ inline Lease TinyLease(LeaseMode mode, uint32_t rounds = 4, uint32_t samples = 0
   return lease;
 }
 
-inline Lease SignedTinyLease(const SecretKey& verifier, const SecretKey& provider, LeaseMode mode,
-                             uint32_t rounds = 4, uint32_t samples = 0, uint64_t nonce = 1) {
+inline Lease SignedTinyLease(const SecretKey& verifier, const SecretKey& provider, LeaseMode mode, uint32_t rounds = 4,
+                             uint32_t samples = 0, uint64_t nonce = 1) {
   Lease lease = TinyLease(mode, rounds, samples);
   lease.verifier_key = verifier.public_key();
   lease.provider_key = provider.public_key();

@@ -122,9 +122,9 @@ TEST(ProtocolMessages, RoundTripEveryMessage) {
 }
 
 TEST(ProtocolMessages, IdentifyByMagic) {
-  const std::vector<MessageType> expected = {MessageType::kLease,     MessageType::kLease,  MessageType::kAcceptance,
+  const std::vector<MessageType> expected = {MessageType::kLease,      MessageType::kLease,  MessageType::kAcceptance,
                                              MessageType::kEpochStart, MessageType::kRecord, MessageType::kChallenge,
-                                             MessageType::kResponse,  MessageType::kVerdict};
+                                             MessageType::kResponse,   MessageType::kVerdict};
   const auto cases = AllCases();
   for (size_t i = 0; i < cases.size(); ++i) {
     auto type = IdentifyMessage(cases[i].bytes);
@@ -282,7 +282,9 @@ std::string ComputeVectors() {
   const SecretKey verifier = std::move(SecretKey::FromSeed(vseed)).value();
   const SecretKey provider = std::move(SecretKey::FromSeed(pseed)).value();
   std::ostringstream out;
-  const auto line = [&out](const std::string& name, const std::string& value) { out << name << " = " << value << "\n"; };
+  const auto line = [&out](const std::string& name, const std::string& value) {
+    out << name << " = " << value << "\n";
+  };
 
   Lease lease = testing::TinyLease(LeaseMode::kInteractive, 4, 40);
   for (int i = 0; i < 32; ++i) lease.nonce[i] = static_cast<uint8_t>(i);
@@ -338,7 +340,7 @@ std::string ComputeVectors() {
   line("epoch_response_bytes", std::to_string(response_bytes.size()));
   line("epoch_response_sha256", ToHex(Sha256(response_bytes)));
 
-  Verdict verdict{lease_id, 0, record_hash, Reason::kPass, kT0 + 1000, kT0 + 3500, commit->record.operations,
+  Verdict verdict{lease_id,      0, record_hash, Reason::kPass, kT0 + 1000, kT0 + 3500, commit->record.operations,
                   "test vector", {}};
   (void)Sign(verdict, verifier);
   line("verdict", ToHex(Serialize(verdict)));

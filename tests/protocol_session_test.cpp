@@ -54,9 +54,9 @@ TEST(ProtocolSession, InteractiveLeaseAllEpochsPassAndChain) {
 TEST(ProtocolSession, BeaconLeaseWaitsForTheBeaconRound) {
   Parties t(LeaseMode::kBeacon);
   const auto beacon_path = t.vdir.path() / "beacon.txt";
-  ASSERT_TRUE(FileBeaconSource::Create(beacon_path, t.lease.beacon_name, t.lease.beacon_genesis_us,
-                                       t.lease.beacon_period_us)
-                  .ok());
+  ASSERT_TRUE(
+      FileBeaconSource::Create(beacon_path, t.lease.beacon_name, t.lease.beacon_genesis_us, t.lease.beacon_period_us)
+          .ok());
   auto beacon = FileBeaconSource::Open(beacon_path);
   ASSERT_TRUE(beacon.ok()) << beacon.status().ToString();
   t.voptions.beacon = &*beacon;
@@ -138,12 +138,13 @@ TEST(ProtocolSession, ProviderRefusesStartsItCannotTrust) {
   ASSERT_TRUE(Sign(forged, t.provider).ok());
   EXPECT_EQ(p.Prove(forged, t.provider, t.poptions).status().code(), StatusCode::kRejected);
   // Chained to a record this provider never made.
-  EpochStart unknown = testing::SignedStart(t.lease, t.verifier, 0, start->beacon, testing::TestHash("x"), start->start_us);
+  EpochStart unknown =
+      testing::SignedStart(t.lease, t.verifier, 0, start->beacon, testing::TestHash("x"), start->start_us);
   EXPECT_NE(p.Prove(unknown, t.provider, t.poptions).status().message().find("never made"), std::string_view::npos);
   ASSERT_TRUE(p.Prove(*start, t.provider, t.poptions).ok());
   // A second, different start for the same epoch.
-  EpochStart twice = testing::SignedStart(t.lease, t.verifier, 0, testing::TestHash("b2"), start->prev_record,
-                                          start->start_us);
+  EpochStart twice =
+      testing::SignedStart(t.lease, t.verifier, 0, testing::TestHash("b2"), start->prev_record, start->start_us);
   EXPECT_NE(p.Prove(twice, t.provider, t.poptions).status().message().find("two different starts"),
             std::string_view::npos);
   // A challenge for another record, and a second challenge after the epoch was answered.

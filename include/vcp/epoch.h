@@ -30,9 +30,8 @@ namespace vcp {
 using EpochLeaves = std::vector<std::vector<Hash32>>;
 
 struct EpochRun {
-  EpochLeaves leaves;       // R x LeavesPerRound
-  DeviceInfo device;        // the backend that ran the rounds
-  double compute_seconds = 0;
+  EpochLeaves leaves;  // R x LeavesPerRound
+  DeviceInfo device;   // the backend that ran the rounds
 };
 
 // Runs the R rounds of an epoch on the engine (RoundWorkload(lease, start, r) for r = 0..R-1) and collects each
@@ -40,8 +39,8 @@ struct EpochRun {
 Result<EpochRun> RunEpochRounds(const Lease& lease, const EpochStart& start, const RunOptions& options);
 
 struct EpochCommit {
-  EpochRecord record;                 // signed
-  std::vector<Hash32> round_roots;    // R
+  EpochRecord record;               // signed
+  std::vector<Hash32> round_roots;  // R
 };
 
 // Commits an epoch: builds each round's tree from its leaf hashes and the epoch tree over the round roots, and
@@ -58,9 +57,9 @@ Result<std::vector<Hash32>> RecomputeRoundLeaves(const Lease& lease, const Epoch
 
 // Builds and signs the response to `challenge` for a committed record. round_roots are the R roots of the
 // record. Fails (kInvalidArgument) when a supplied round's leaves do not hash to its committed root.
-Result<EpochResponse> BuildResponse(const Lease& lease, const EpochRecord& record,
-                                    std::span<const Hash32> round_roots, const ChallengeValue& challenge,
-                                    const RoundLeafSource& leaves, const SecretKey& provider_key);
+Result<EpochResponse> BuildResponse(const Lease& lease, const EpochRecord& record, std::span<const Hash32> round_roots,
+                                    const ChallengeValue& challenge, const RoundLeafSource& leaves,
+                                    const SecretKey& provider_key);
 
 // The openings half of BuildResponse for a given sample: each sampled round's root and multiproof, and the
 // multiproof of those roots in the epoch tree.

@@ -123,16 +123,16 @@ struct VerifierEpoch {
   std::optional<EpochRecord> record;  // the authentic record, once it arrived
   uint64_t arrival_us = 0;
   std::optional<Challenge> challenge;
-  std::optional<Verdict> verdict;     // set once the epoch is closed
+  std::optional<Verdict> verdict;       // set once the epoch is closed
   std::optional<Hash32> response_hash;  // SHA-256 of the response that closed it
 };
 
 struct RecordOutcome {
   // kPass when the record was accepted and the epoch awaits a response; otherwise why it was refused.
   Finding finding;
-  std::optional<Verdict> verdict;            // the record failed the epoch
-  std::optional<Challenge> challenge;        // interactive mode: send this to the provider
-  std::optional<uint64_t> beacon_round;      // beacon mode: the round the provider will answer from
+  std::optional<Verdict> verdict;        // the record failed the epoch
+  std::optional<Challenge> challenge;    // interactive mode: send this to the provider
+  std::optional<uint64_t> beacon_round;  // beacon mode: the round the provider will answer from
 };
 
 class VerifierSession {

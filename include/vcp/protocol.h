@@ -67,12 +67,12 @@ struct Lease {
   LeaseMode mode = LeaseMode::kInteractive;
   Hash32 nonce{};  // fresh verifier randomness: makes every lease id unique
   PublicKey verifier_key{}, provider_key{};
-  WorkloadParams workload;  // kind, m, n, k, tile; the seed is not part of the lease (rounds derive their own)
-  uint32_t rounds_per_epoch = 0;       // R
-  uint32_t samples_per_epoch = 0;      // k
-  uint64_t epoch_deadline_us = 0;      // epoch start to record arrival, on the verifier's clock
-  uint64_t claimed_ops_per_second = 0; // the throughput class the provider sells
-  uint64_t start_us = 0, end_us = 0;   // the lease period, microseconds since the Unix epoch
+  WorkloadParams workload;         // kind, m, n, k, tile; the seed is not part of the lease (rounds derive their own)
+  uint32_t rounds_per_epoch = 0;   // R
+  uint32_t samples_per_epoch = 0;  // k
+  uint64_t epoch_deadline_us = 0;  // epoch start to record arrival, on the verifier's clock
+  uint64_t claimed_ops_per_second = 0;  // the throughput class the provider sells
+  uint64_t start_us = 0, end_us = 0;    // the lease period, microseconds since the Unix epoch
   // Beacon mode only (empty / zero in interactive mode): the public beacon source and its round schedule;
   // round r is published at beacon_genesis_us + r * beacon_period_us.
   std::string beacon_name;
@@ -89,9 +89,9 @@ struct LeaseAcceptance {
 struct EpochStart {
   Hash32 lease_id{};
   uint64_t epoch = 0;
-  Hash32 beacon{};       // fresh verifier randomness: no round seed exists before this message
-  Hash32 prev_record{};  // RecordHash of the last record the verifier received, or the lease id for the first
-  uint64_t start_us = 0; // the verifier's clock when it issued the epoch
+  Hash32 beacon{};        // fresh verifier randomness: no round seed exists before this message
+  Hash32 prev_record{};   // RecordHash of the last record the verifier received, or the lease id for the first
+  uint64_t start_us = 0;  // the verifier's clock when it issued the epoch
   Signature verifier_signature{};
 };
 
@@ -101,10 +101,10 @@ struct EpochRecord {
   Hash32 beacon{};
   Hash32 prev_record{};
   uint32_t rounds = 0;
-  Hash32 epoch_root{};   // Merkle root over the R round roots (section 6)
+  Hash32 epoch_root{};  // Merkle root over the R round roots (section 6)
   uint64_t operations = 0;
   uint64_t provider_start_us = 0, provider_end_us = 0;  // provider's clock, informative only
-  std::string device;    // UTF-8 description of the device that ran the rounds, informative
+  std::string device;  // printable ASCII description of the device that ran the rounds, informative
   Signature provider_signature{};
 };
 
@@ -145,23 +145,23 @@ struct EpochResponse {
 // Why an epoch failed; kPass when it did not. Codes are part of the verdict message and never renumbered.
 enum class Reason : uint16_t {
   kPass = 0,
-  kMissed = 1,            // no record arrived before the next epoch started
-  kMalformedRecord = 2,   // record bytes did not parse
-  kWrongLease = 3,        // record or response bound to another lease
-  kBadSignature = 4,      // record or response not signed by the lease's provider key
-  kWrongEpoch = 5,        // record for another epoch index (replay)
-  kWrongBeacon = 6,       // record names a beacon other than this epoch's
-  kBrokenChain = 7,       // previous-record hash is not the last record the verifier received
-  kWrongParameters = 8,   // rounds or operations differ from the lease
-  kLate = 9,              // record arrived after the deadline (verifier's clock)
-  kNoResponse = 10,       // record arrived but no response before the epoch closed
+  kMissed = 1,           // no record arrived before the next epoch started
+  kMalformedRecord = 2,  // record bytes did not parse
+  kWrongLease = 3,       // record or response bound to another lease
+  kBadSignature = 4,     // record or response not signed by the lease's provider key
+  kWrongEpoch = 5,       // record for another epoch index (replay)
+  kWrongBeacon = 6,      // record names a beacon other than this epoch's
+  kBrokenChain = 7,      // previous-record hash is not the last record the verifier received
+  kWrongParameters = 8,  // rounds or operations differ from the lease
+  kLate = 9,             // record arrived after the deadline (verifier's clock)
+  kNoResponse = 10,      // record arrived but no response before the epoch closed
   kMalformedResponse = 11,
-  kResponseMismatch = 12, // response names another epoch or record
-  kWrongChallenge = 13,   // response answers a challenge or beacon value other than the verifier's
-  kWrongSamples = 14,     // opened rounds differ from the derived sample
-  kBadProof = 15,         // a multiproof has the wrong number of hashes
-  kTileMismatch = 16,     // tiles recomputed from the seed, with the proof, do not give the round root
-  kBadEpochProof = 17,    // round roots do not hash to the epoch root
+  kResponseMismatch = 12,  // response names another epoch or record
+  kWrongChallenge = 13,    // response answers a challenge or beacon value other than the verifier's
+  kWrongSamples = 14,      // opened rounds differ from the derived sample
+  kBadProof = 15,          // a multiproof has the wrong number of hashes
+  kTileMismatch = 16,      // tiles recomputed from the seed, with the proof, do not give the round root
+  kBadEpochProof = 17,     // round roots do not hash to the epoch root
 };
 std::string_view ReasonName(Reason reason);  // "tile-mismatch"
 bool IsKnownReason(uint16_t code);

@@ -69,10 +69,10 @@ struct World {
   }
 };
 
-#define EXPECT_REASON(finding, expected)                                                            \
-  do {                                                                                              \
-    const Finding f_ = (finding);                                                                   \
-    EXPECT_EQ(ReasonName(f_.reason), ReasonName(expected)) << "detail: " << f_.detail;             \
+#define EXPECT_REASON(finding, expected)                                               \
+  do {                                                                                 \
+    const Finding f_ = (finding);                                                      \
+    EXPECT_EQ(ReasonName(f_.reason), ReasonName(expected)) << "detail: " << f_.detail; \
   } while (0)
 
 TEST(ProtocolAttacks, HonestProviderAlwaysPasses) {
@@ -251,9 +251,8 @@ TEST(ProtocolAttacks, EveryMutationOfAValidProofIsRejected) {
         expect("flip a bit of a round proof hash", Reason::kTileMismatch,
                [&](EpochResponse& r) { r.rounds[i].hashes[h][bit / 8] ^= uint8_t(1u << (bit % 8)); });
       }
-      expect("remove a hash", Reason::kBadProof, [&](EpochResponse& r) {
-        r.rounds[i].hashes.erase(r.rounds[i].hashes.begin() + long(h));
-      });
+      expect("remove a hash", Reason::kBadProof,
+             [&](EpochResponse& r) { r.rounds[i].hashes.erase(r.rounds[i].hashes.begin() + long(h)); });
       expect("duplicate a hash", Reason::kBadProof, [&](EpochResponse& r) {
         r.rounds[i].hashes.insert(r.rounds[i].hashes.begin() + long(h), r.rounds[i].hashes[h]);
       });
@@ -265,7 +264,8 @@ TEST(ProtocolAttacks, EveryMutationOfAValidProofIsRejected) {
     expect("append a hash", Reason::kBadProof,
            [&](EpochResponse& r) { r.rounds[i].hashes.push_back(TestHash("extra")); });
     expect("change a round root", Reason::kBadEpochProof, [&](EpochResponse& r) { r.rounds[i].root[0] ^= 1; });
-    expect("drop a round", Reason::kWrongSamples, [&](EpochResponse& r) { r.rounds.erase(r.rounds.begin() + long(i)); });
+    expect("drop a round", Reason::kWrongSamples,
+           [&](EpochResponse& r) { r.rounds.erase(r.rounds.begin() + long(i)); });
     // Renumbering breaks the strictly increasing order unless it is the last round.
     expect("renumber a round", i + 1 < valid.rounds.size() ? Reason::kMalformedResponse : Reason::kWrongSamples,
            [&](EpochResponse& r) { r.rounds[i].round += 100; });

@@ -22,8 +22,8 @@ using testing::TestHash;
 constexpr uint64_t kStartUs = kT0 + 1000;
 
 struct Trial {
-  bool passed_verifier = false;   // what CheckRecord + CheckResponse said
-  bool predicted_pass = false;    // every sampled position computed
+  bool passed_verifier = false;  // what CheckRecord + CheckResponse said
+  bool predicted_pass = false;   // every sampled position computed
 };
 
 void ExpectRateWithin(double observed, double predicted, uint64_t trials, const std::string& what) {
@@ -34,8 +34,7 @@ void ExpectRateWithin(double observed, double predicted, uint64_t trials, const 
 
 class Lab {
  public:
-  Lab(LeaseMode mode, uint32_t samples)
-      : verifier_(testing::KeyFrom(0x61)), provider_(testing::KeyFrom(0x62)) {
+  Lab(LeaseMode mode, uint32_t samples) : verifier_(testing::KeyFrom(0x61)), provider_(testing::KeyFrom(0x62)) {
     lease_ = testing::SignedTinyLease(verifier_, provider_, mode, 4, samples);
     total_ = uint64_t{lease_.rounds_per_epoch} * LeavesPerRound(lease_);
   }
@@ -44,7 +43,8 @@ class Lab {
 
   // One interactive epoch of a lazy provider that computed `computed` of the positions.
   Trial LazyInteractive(uint64_t trial, uint64_t computed) const {
-    const EpochStart start = testing::SignedStart(lease_, verifier_, 0, TestHash("beacon", trial), LeaseId(lease_), kStartUs);
+    const EpochStart start =
+        testing::SignedStart(lease_, verifier_, 0, TestHash("beacon", trial), LeaseId(lease_), kStartUs);
     const EpochLeaves lazy = testing::MakeLazy(Honest(start), computed, trial);
     auto commit = CommitEpoch(lease_, start, lazy, "lazy", kStartUs, kStartUs + 1, provider_);
     EXPECT_TRUE(commit.ok());
@@ -58,7 +58,8 @@ class Lab {
   // Beacon mode with the beacon value leaked before the record was due: the provider re-rolls its record (the
   // informative start time) up to `tries` times and submits the first whose samples all fall on computed tiles.
   Trial GrindingBeacon(uint64_t trial, uint64_t computed, uint32_t tries) const {
-    const EpochStart start = testing::SignedStart(lease_, verifier_, 0, TestHash("beacon", trial), LeaseId(lease_), kStartUs);
+    const EpochStart start =
+        testing::SignedStart(lease_, verifier_, 0, TestHash("beacon", trial), LeaseId(lease_), kStartUs);
     const EpochLeaves lazy = testing::MakeLazy(Honest(start), computed, trial);
     const ChallengeValue leaked{ChallengeKind::kBeacon, BeaconRoundFor(lease_, kStartUs), TestHash("leaked", trial)};
     Trial t;
