@@ -981,9 +981,8 @@ int DoDemo(const CliState& state, const DemoFlags& f) {
   SystemRandom()(schedule_seed);
   const std::vector<uint64_t> times = AuditSchedule(schedule_seed, now, lease.end_us, 300'000);
   for (uint32_t e = 0; e < f.epochs; ++e) {
-    const uint64_t due = times[std::min<size_t>(e, times.size() - 1)];
     const uint64_t at = SteadyClock().NowMicros();
-    if (due > at) std::this_thread::sleep_for(std::chrono::microseconds(due - at));
+    if (e < times.size() && times[e] > at) std::this_thread::sleep_for(std::chrono::microseconds(times[e] - at));
     auto start = verifier->StartEpoch(*verifier_key);
     if (!start.ok()) return ReportError(state, start.status());
     Result<EpochRecord> record = Status::Internal("unset");

@@ -193,7 +193,7 @@ TEST(ProtocolLease, ValidationAcceptsTheTinyLeaseAndRejectsEachBadField) {
       {"k below the beacon minimum",
        [](Lease& l) {
          l.mode = LeaseMode::kBeacon;
-         l.beacon_name = "b";
+         l.beacon_name.assign(1, 'b');
          l.beacon_period_us = 1;
          l.samples_per_epoch = kMinSamplesBeacon - 1;
        }},
@@ -210,10 +210,10 @@ TEST(ProtocolLease, ValidationAcceptsTheTinyLeaseAndRejectsEachBadField) {
       {"beacon without period",
        [](Lease& l) {
          l.mode = LeaseMode::kBeacon;
-         l.beacon_name = "b";
+         l.beacon_name.assign(1, 'b');
          l.samples_per_epoch = 80;
        }},
-      {"interactive with beacon", [](Lease& l) { l.beacon_name = "b"; }},
+      {"interactive with beacon", [](Lease& l) { l.beacon_name.assign(1, 'b'); }},
       {"bad tile", [](Lease& l) { l.workload.tile = 12; }},
       {"bad shape", [](Lease& l) { l.workload.m = 0; }},
       {"int8 K too large", [](Lease& l) { l.workload.k = kMaxInt8K + 1; }},
