@@ -205,7 +205,8 @@ Status WriteMessage(const std::string& path, const std::vector<uint8_t>& bytes) 
 
 // A key flag names the key file, or the directory vcp keygen wrote (DIR/vcp.key, DIR/vcp.pub).
 fs::path KeyFile(const std::string& flag, const char* name) {
-  return fs::is_directory(flag) ? fs::path(flag) / name : fs::path(flag);
+  std::error_code ec;  // on error, treat the flag as a file: loading it then reports the reason
+  return fs::is_directory(flag, ec) ? fs::path(flag) / name : fs::path(flag);
 }
 
 Result<SecretKey> LoadSecret(const std::string& flag) { return LoadSecretKey(KeyFile(flag, "vcp.key")); }
@@ -907,9 +908,10 @@ int DoDemo(const CliState& state, const DemoFlags& f) {
   if (!backend.ok()) return ReportError(state, backend.status());
   if (f.epochs < 1 || f.epochs > 1000) return ReportError(state, Status::InvalidArgument("--epochs must be 1..1000"));
 
-  const fs::path root =
-      f.keep.empty() ? fs::temp_directory_path() / ("vcp-demo-" + std::to_string(::getpid())) : fs::path(f.keep);
   std::error_code ec;
+  const fs::path tmp = f.keep.empty() ? fs::temp_directory_path(ec) : fs::path();
+  if (ec) return ReportError(state, Status::IoError("no temporary directory for the demo: " + ec.message()));
+  const fs::path root = f.keep.empty() ? tmp / ("vcp-demo-" + std::to_string(::getpid())) : fs::path(f.keep);
   if (f.keep.empty()) fs::remove_all(root, ec);
   struct Cleanup {
     fs::path dir;

@@ -1,5 +1,6 @@
 // vcp: the command-line front end. Each cmd_*.cpp registers its subcommands; this file owns the app, the global
 // --json flag, and the mapping of errors to exit codes (cli/commands.h).
+#include <exception>
 #include <iostream>
 
 #include "commands.h"
@@ -16,7 +17,10 @@ int ReportError(const CliState& state, const Status& status) {
   return code;
 }
 
-void PrintJson(const nlohmann::json& value) { std::cout << value.dump(2) << "\n"; }
+// dump() throws type_error 316 on invalid UTF-8, which a file name or other user text in a message can hold.
+void PrintJson(const nlohmann::json& value) {
+  std::cout << value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
 
 }  // namespace vcp::cli
 
@@ -43,6 +47,11 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::cerr << "vcp: " << e.what() << " (run 'vcp --help' or 'vcp <command> --help' for usage)\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    // Commands run inside parse(); whatever they throw (std::filesystem, nlohmann::json, bad_alloc) must end
+    // here as an error line, never as std::terminate.
+    std::cerr << "vcp: internal error: " << e.what() << "\n";
     return kExitUsage;
   }
   return state.exit_code;

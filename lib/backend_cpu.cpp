@@ -41,7 +41,9 @@ std::string CpuModelName() {
   while (std::getline(in, line)) {
     if (line.rfind("model name", 0) == 0) {
       const auto colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+      // substr(npos) would throw, so a "model name" line with nothing after the colon falls through.
+      const auto value = colon == std::string::npos ? colon : line.find_first_not_of(" \t", colon + 1);
+      if (value != std::string::npos) return line.substr(value);
     }
   }
   return "unknown CPU";

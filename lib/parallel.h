@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -29,7 +30,14 @@ void ParallelFor(uint64_t count, int threads, uint64_t grain, const Body& body) 
   const uint64_t chunk = (count + workers - 1) / workers;
   for (uint64_t w = 1; w < workers; ++w) {
     const uint64_t begin = w * chunk, end = std::min(count, begin + chunk);
-    if (begin < end) pool.emplace_back([&body, begin, end] { body(begin, end); });
+    if (begin >= end) continue;
+    // std::thread throws std::system_error when the OS refuses a thread (EAGAIN under a process or cgroup
+    // limit); no exception may leave the library, so that chunk runs on the calling thread instead.
+    try {
+      pool.emplace_back([&body, begin, end] { body(begin, end); });
+    } catch (const std::system_error&) {
+      body(begin, end);
+    }
   }
   body(uint64_t{0}, std::min(count, chunk));
   for (auto& t : pool) t.join();

@@ -327,8 +327,9 @@ Result<EpochResponse> ProviderSession::Answer(EpochState& state, const Challenge
       return cached_leaves_->second[round];
     }
     if (!from_file && file_problem.empty()) {
-      if (!std::filesystem::exists(LeavesPath(epoch))) {
-        file_problem = "no leaves file";
+      std::error_code ec;  // the throwing overload would let a stat failure (EACCES) escape the library
+      if (!std::filesystem::exists(LeavesPath(epoch), ec)) {
+        file_problem = ec ? "cannot check for the leaves file: " + ec.message() : "no leaves file";
       } else {
         Result<EpochLeaves> read =
             ReadLeavesFile(LeavesPath(epoch), lease_id_, epoch, lease_.rounds_per_epoch, LeavesPerRound(lease_));

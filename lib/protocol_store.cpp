@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -202,6 +203,11 @@ Status WriteLeavesFile(const std::filesystem::path& path, const Hash32& lease_id
 
 Result<EpochLeaves> ReadLeavesFile(const std::filesystem::path& path, const Hash32& lease_id, uint64_t epoch,
                                    uint32_t rounds, uint64_t leaves_per_round) {
+  // A wrapped size could match a small file and then size the allocation below from the unwrapped counts.
+  if (rounds != 0 && leaves_per_round > (UINT64_MAX - 256) / kHashBytes / rounds) {
+    return Status::InvalidArgument("leaves file " + path.string() + ": " + std::to_string(rounds) + " x " +
+                                   std::to_string(leaves_per_round) + " leaves overflow a 64-bit file size");
+  }
   const uint64_t expected_size = 4 + 1 + 32 + 8 + 4 + 8 + uint64_t{rounds} * leaves_per_round * kHashBytes + kHashBytes;
   VCP_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path, expected_size + 1));
   const std::string where = "leaves file " + path.string();

@@ -106,35 +106,33 @@ constexpr uint64_t kRowGrain = 32;
 
 }  // namespace
 
-Status GenerateInt8(const WorkloadParams& p, Matrix which, std::span<int8_t> out, int threads) {
+namespace {
+// Whole-matrix generation for either element type: chunks of whole Philox blocks, so each thread computes every
+// block it touches exactly once. fill(key, matrix, first, count, out) is cpu::FillInt8 or cpu::FillFp32.
+template <typename T, typename Fill>
+Status Generate(const WorkloadParams& p, Matrix which, std::span<T> out, int threads, uint64_t per_block,
+                const Fill& fill) {
   VCP_RETURN_IF_ERROR(ValidateWorkload(p));
   const uint64_t count = RowsOf(p, which) * ColsOf(p, which);
   VCP_RETURN_IF_ERROR(CheckSize(which == Matrix::kA ? "A" : "B", out.size(), count));
   const shared::PhiloxKey key = ToPhilox(DeriveInputKey(p));
   const auto matrix = static_cast<uint32_t>(which);
-  // Chunks of whole Philox blocks so each thread computes every block once.
-  const uint64_t blocks = (count + shared::kInt8PerBlock - 1) / shared::kInt8PerBlock;
+  const uint64_t blocks = (count + per_block - 1) / per_block;
   ParallelFor(blocks, threads, 4096, [&](uint64_t b0, uint64_t b1) {
-    const uint64_t first = b0 * shared::kInt8PerBlock;
-    const uint64_t last = std::min(count, b1 * shared::kInt8PerBlock);
-    cpu::FillInt8(key, matrix, first, last - first, out.data() + first);
+    const uint64_t first = b0 * per_block;
+    const uint64_t last = std::min(count, b1 * per_block);
+    fill(key, matrix, first, last - first, out.data() + first);
   });
   return Status::Ok();
 }
+}  // namespace
+
+Status GenerateInt8(const WorkloadParams& p, Matrix which, std::span<int8_t> out, int threads) {
+  return Generate(p, which, out, threads, shared::kInt8PerBlock, cpu::FillInt8);
+}
 
 Status GenerateFp32(const WorkloadParams& p, Matrix which, std::span<float> out, int threads) {
-  VCP_RETURN_IF_ERROR(ValidateWorkload(p));
-  const uint64_t count = RowsOf(p, which) * ColsOf(p, which);
-  VCP_RETURN_IF_ERROR(CheckSize(which == Matrix::kA ? "A" : "B", out.size(), count));
-  const shared::PhiloxKey key = ToPhilox(DeriveInputKey(p));
-  const auto matrix = static_cast<uint32_t>(which);
-  const uint64_t blocks = (count + shared::kFp32PerBlock - 1) / shared::kFp32PerBlock;
-  ParallelFor(blocks, threads, 4096, [&](uint64_t b0, uint64_t b1) {
-    const uint64_t first = b0 * shared::kFp32PerBlock;
-    const uint64_t last = std::min(count, b1 * shared::kFp32PerBlock);
-    cpu::FillFp32(key, matrix, first, last - first, out.data() + first);
-  });
-  return Status::Ok();
+  return Generate(p, which, out, threads, shared::kFp32PerBlock, cpu::FillFp32);
 }
 
 Status ComputeInt8(const WorkloadParams& p, std::span<const int8_t> a, std::span<const int8_t> b,

@@ -149,6 +149,25 @@ TEST(ProtocolLog, LeavesFileRoundTripAndDamage) {
   EXPECT_EQ(ReadLeavesFile(path, lease, 3, 3, 5).status().code(), StatusCode::kCorrupt);
 }
 
+// Regression: 1 x 2^59 leaves of 32 bytes is 2^64 bytes, which wrapped the expected size to that of an empty
+// file, so this 89-byte file passed every check and the allocation of 2^59 hashes threw out of the library.
+TEST(ProtocolLog, LeavesFileSizeOverflowIsAnError) {
+  TempDir dir;
+  const fs::path path = dir.path() / "epoch-0.leaves";
+  const Hash32 lease = testing::TestHash("lease");
+  const uint64_t per_round = uint64_t{1} << 59;
+  ByteWriter w;
+  w.Text("VCPH");
+  w.U8(1);
+  w.Bytes(lease);
+  w.U64(0);
+  w.U32(1);
+  w.U64(per_round);
+  w.Bytes(TaggedHash("vcp.v1.leaves-file", w.bytes()));
+  WriteAll(path, w.bytes());
+  EXPECT_EQ(ReadLeavesFile(path, lease, 0, 1, per_round).status().code(), StatusCode::kInvalidArgument);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Sessions across restarts.
 
