@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <new>
 
 #include "backend.h"
 #include "parallel.h"
@@ -85,7 +86,16 @@ Result<std::unique_ptr<Commitment>> RunWorkload(const WorkloadParams& params, co
                                    " is negative; use 0 for all hardware threads or a positive count");
   }
   VCP_ASSIGN_OR_RETURN(auto resolved, Resolve(options));
-  return resolved.first->run(params, options, resolved.second);
+  // A, B and C are sized by the (validated) workload and checked against physical memory, but a cgroup or
+  // overcommit limit can still refuse them: that is an error to report, not an exception to let escape.
+  try {
+    return resolved.first->run(params, options, resolved.second);
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("out of memory running " + std::string(WorkloadName(params.kind)) + " " +
+                                     std::to_string(params.m) + " x " + std::to_string(params.n) + " x " +
+                                     std::to_string(params.k) + " on the " + resolved.second.backend +
+                                     " backend; use a smaller shape");
+  }
 }
 
 Status CheckOpening(const WorkloadParams& params, const Hash32& root, const MultiProof& proof, int threads) {

@@ -9,6 +9,7 @@
 
 namespace vcp {
 
+// Positive: that many threads; 0 (documented) or negative (defensive): all hardware threads.
 inline int ResolveThreads(int threads) {
   if (threads > 0) return threads;
   const unsigned hw = std::thread::hardware_concurrency();

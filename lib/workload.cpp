@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <new>
 
 #include "cpu/gemm.h"
 #include "cpu/philox_fill.h"
@@ -163,7 +164,8 @@ Status ComputeFp32(const WorkloadParams& p, std::span<const float> a, std::span<
   return Status::Ok();
 }
 
-Result<std::vector<uint32_t>> ComputeTileFromSeed(const WorkloadParams& p, uint64_t tile_index) {
+namespace {
+Result<std::vector<uint32_t>> ComputeTile(const WorkloadParams& p, uint64_t tile_index) {
   VCP_RETURN_IF_ERROR(ValidateWorkload(p));
   const uint64_t leaves = TileGridOf(p).leaf_count();
   if (tile_index >= leaves) {
@@ -195,6 +197,17 @@ Result<std::vector<uint32_t>> ComputeTileFromSeed(const WorkloadParams& p, uint6
     std::memcpy(out.data(), c.data(), c.size() * sizeof(float));
   }
   return out;
+}
+}  // namespace
+
+Result<std::vector<uint32_t>> ComputeTileFromSeed(const WorkloadParams& p, uint64_t tile_index) {
+  // The tile's rows of A and columns of B hold up to T * K elements each (2^28 at the limits).
+  try {
+    return ComputeTile(p, tile_index);
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("out of memory recomputing tile " + std::to_string(tile_index) + " (T = " +
+                                     std::to_string(p.tile) + ", K = " + std::to_string(p.k) + ")");
+  }
 }
 
 namespace {

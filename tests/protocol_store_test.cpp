@@ -156,15 +156,14 @@ TEST(ProtocolLog, LeavesFileSizeOverflowIsAnError) {
   const fs::path path = dir.path() / "epoch-0.leaves";
   const Hash32 lease = testing::TestHash("lease");
   const uint64_t per_round = uint64_t{1} << 59;
-  ByteWriter w;
-  w.Text("VCPH");
-  w.U8(1);
-  w.Bytes(lease);
-  w.U64(0);
-  w.U32(1);
-  w.U64(per_round);
-  w.Bytes(TaggedHash("vcp.v1.leaves-file", w.bytes()));
-  WriteAll(path, w.bytes());
+  // A valid file of one empty round, then its leaves-per-round field (bytes 49..56) set to 2^59 and resealed.
+  ASSERT_TRUE(WriteLeavesFile(path, lease, 0, EpochLeaves(1)).ok());
+  std::vector<uint8_t> b = ReadAll(path);
+  ASSERT_EQ(b.size(), 89u);
+  for (int i = 0; i < 8; ++i) b[49 + i] = static_cast<uint8_t>(per_round >> (8 * i));
+  const Hash32 seal = TaggedHash("vcp.v1.leaves-file", std::span<const uint8_t>(b.data(), 57));
+  std::copy(seal.begin(), seal.end(), b.begin() + 57);
+  WriteAll(path, b);
   EXPECT_EQ(ReadLeavesFile(path, lease, 0, 1, per_round).status().code(), StatusCode::kInvalidArgument);
 }
 
