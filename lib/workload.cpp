@@ -246,11 +246,12 @@ Status HashLeaves(const WorkloadParams& p, std::span<const uint32_t> c, std::spa
   const uint32_t tiles_per_row = TileGridOf(p).tile_cols;
   ParallelFor(leaves, threads, 16, [&](uint64_t l0, uint64_t l1) {
     // Tiles are gathered a band at a time: up to kBand neighbouring tiles of one tile row are copied row by row,
-    // so C is read in long sequential runs (one TLB miss per page, not one per tile row per tile), and each
-    // tile then sits contiguous in a buffer small enough for L2, hashed with one Update at full SHA-256 speed.
-    constexpr uint64_t kBand = 32;
-    const uint64_t tile_elems = uint64_t{p.tile} * p.tile;
-    std::vector<uint32_t> band(kBand * tile_elems);  // (kBand, T*T): one gathered tile per slot
+    // so C is read in long sequential runs (one TLB miss per page, not one per tile row per tile). Each slot
+    // holds the leaf's 64-byte prefixed header followed by its tile, so one Update hashes a whole leaf message
+    // from a contiguous, cache-resident buffer at full SHA-256 speed.
+    constexpr uint64_t kBand = 64;
+    const uint64_t slot_words = 16 + uint64_t{p.tile} * p.tile;  // 64 header bytes, then T*T elements
+    std::vector<uint32_t> band(kBand * slot_words);                // (kBand, slot_words)
     Sha256Hasher hasher;
     for (uint64_t first = l0; first < l1;) {
       const Tile head = TileAt(p, first);
@@ -259,14 +260,15 @@ Status HashLeaves(const WorkloadParams& p, std::span<const uint32_t> c, std::spa
         const uint32_t* row = &c[(uint64_t{head.row0} + r) * p.n];
         for (uint64_t g = 0; g < count; ++g) {
           const Tile t = TileAt(p, first + g);
-          std::memcpy(&band[g * tile_elems + uint64_t{r} * t.cols], row + t.col0, t.cols * 4u);
+          std::memcpy(&band[g * slot_words + 16 + uint64_t{r} * t.cols], row + t.col0, t.cols * 4u);
         }
       }
       for (uint64_t g = 0; g < count; ++g) {
         const Tile t = TileAt(p, first + g);
-        hasher.Update(PrefixedHeader(p, t));
-        hasher.Update(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&band[g * tile_elems]),
-                                               uint64_t{t.rows} * t.cols * 4));
+        uint8_t* slot = reinterpret_cast<uint8_t*>(&band[g * slot_words]);
+        const std::array<uint8_t, 64> header = PrefixedHeader(p, t);
+        std::memcpy(slot, header.data(), header.size());
+        hasher.Update(std::span<const uint8_t>(slot, 64 + uint64_t{t.rows} * t.cols * 4));
         leaf_hashes[first + g] = hasher.Final();
       }
       first += count;
