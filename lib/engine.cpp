@@ -7,6 +7,7 @@
 
 #include "backend.h"
 #include "parallel.h"
+#include "tile_recompute.h"
 #include "vcp/bytes.h"
 
 namespace vcp {
@@ -117,13 +118,16 @@ Status CheckOpening(const WorkloadParams& params, const Hash32& root, const Mult
   std::vector<Hash32> leaf_hashes(proof.indices.size());
   std::vector<Status> errors(proof.indices.size());
   ParallelFor(proof.indices.size(), threads, 1, [&](uint64_t i0, uint64_t i1) {
+    // One set of buffers per worker, reused for each of its tiles (see lib/tile_recompute.h).
+    TileScratch scratch;
+    std::vector<uint32_t> tile;
     for (uint64_t i = i0; i < i1; ++i) {
-      auto tile = ComputeTileFromSeed(params, proof.indices[i]);
-      if (!tile.ok()) {
-        errors[i] = tile.status();
-        continue;
+      try {
+        errors[i] = ComputeTileInto(params, proof.indices[i], scratch, tile);
+      } catch (const std::bad_alloc&) {
+        errors[i] = Status::ResourceExhausted("out of memory recomputing tile " + std::to_string(proof.indices[i]));
       }
-      leaf_hashes[i] = LeafHashOfTile(params, TileAt(params, proof.indices[i]), *tile);
+      if (errors[i].ok()) leaf_hashes[i] = LeafHashOfTile(params, TileAt(params, proof.indices[i]), tile);
     }
   });
   for (const Status& s : errors) VCP_RETURN_IF_ERROR(s);

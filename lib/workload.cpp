@@ -12,6 +12,7 @@
 #include "parallel.h"
 #include "shared/leaf_layout.h"
 #include "shared/philox_inputs.h"
+#include "tile_recompute.h"
 #include "vcp/bytes.h"
 
 static_assert(std::endian::native == std::endian::little,
@@ -164,8 +165,7 @@ Status ComputeFp32(const WorkloadParams& p, std::span<const float> a, std::span<
   return Status::Ok();
 }
 
-namespace {
-Result<std::vector<uint32_t>> ComputeTile(const WorkloadParams& p, uint64_t tile_index) {
+Status ComputeTileInto(const WorkloadParams& p, uint64_t tile_index, TileScratch& scratch, std::vector<uint32_t>& out) {
   VCP_RETURN_IF_ERROR(ValidateWorkload(p));
   const uint64_t leaves = TileGridOf(p).leaf_count();
   if (tile_index >= leaves) {
@@ -175,35 +175,43 @@ Result<std::vector<uint32_t>> ComputeTile(const WorkloadParams& p, uint64_t tile
   const Tile t = TileAt(p, tile_index);
   const shared::PhiloxKey key = ToPhilox(DeriveInputKey(p));
   const uint64_t k = p.k;
-  std::vector<uint32_t> out(uint64_t{t.rows} * t.cols);
+  out.resize(uint64_t{t.rows} * t.cols);
+  // The tile's rows of A (rows, K) and its columns of B (K, cols): each is a run of consecutive indices per row
+  // of the source matrix, so only the needed Philox blocks are computed.
   if (p.kind == WorkloadKind::kInt8) {
-    // The tile's rows of A, a_rows (rows, K), and its columns of B, b_cols (K, cols): each is a run of
-    // consecutive indices per row of the source matrix, so only the needed Philox blocks are computed.
-    std::vector<int8_t> a_rows(t.rows * k), b_cols(k * t.cols);
-    for (uint64_t r = 0; r < t.rows; ++r) cpu::FillInt8(key, shared::kMatrixA, (t.row0 + r) * k, k, &a_rows[r * k]);
+    scratch.a_int8.resize(t.rows * k);
+    scratch.b_int8.resize(k * t.cols);
+    scratch.c_int32.resize(out.size());
+    int8_t* a_rows = scratch.a_int8.data();
+    int8_t* b_cols = scratch.b_int8.data();
+    for (uint64_t r = 0; r < t.rows; ++r) cpu::FillInt8(key, shared::kMatrixA, (t.row0 + r) * k, k, a_rows + r * k);
     for (uint64_t kk = 0; kk < k; ++kk)
-      cpu::FillInt8(key, shared::kMatrixB, kk * p.n + t.col0, t.cols, &b_cols[kk * t.cols]);
-    std::vector<int32_t> c(out.size());
-    cpu::GemmInt8(cpu::BestInt8Tier(), t.rows, t.cols, k, a_rows.data(), k, b_cols.data(), t.cols, c.data(), t.cols);
-    std::memcpy(out.data(), c.data(), c.size() * sizeof(int32_t));
+      cpu::FillInt8(key, shared::kMatrixB, kk * p.n + t.col0, t.cols, b_cols + kk * t.cols);
+    cpu::GemmInt8(cpu::BestInt8Tier(), t.rows, t.cols, k, a_rows, k, b_cols, t.cols, scratch.c_int32.data(), t.cols);
+    std::memcpy(out.data(), scratch.c_int32.data(), out.size() * sizeof(int32_t));
   } else {
-    std::vector<float> a_rows(t.rows * k), b_cols(k * t.cols);
-    for (uint64_t r = 0; r < t.rows; ++r) cpu::FillFp32(key, shared::kMatrixA, (t.row0 + r) * k, k, &a_rows[r * k]);
+    scratch.a_fp32.resize(t.rows * k);
+    scratch.b_fp32.resize(k * t.cols);
+    scratch.c_fp32.resize(out.size());
+    float* a_rows = scratch.a_fp32.data();
+    float* b_cols = scratch.b_fp32.data();
+    for (uint64_t r = 0; r < t.rows; ++r) cpu::FillFp32(key, shared::kMatrixA, (t.row0 + r) * k, k, a_rows + r * k);
     for (uint64_t kk = 0; kk < k; ++kk)
-      cpu::FillFp32(key, shared::kMatrixB, kk * p.n + t.col0, t.cols, &b_cols[kk * t.cols]);
-    std::vector<float> c(out.size());
-    cpu::GemmFp32Ordered(cpu::BestFp32Tier(), t.rows, t.cols, k, a_rows.data(), k, b_cols.data(), t.cols, c.data(),
+      cpu::FillFp32(key, shared::kMatrixB, kk * p.n + t.col0, t.cols, b_cols + kk * t.cols);
+    cpu::GemmFp32Ordered(cpu::BestFp32Tier(), t.rows, t.cols, k, a_rows, k, b_cols, t.cols, scratch.c_fp32.data(),
                          t.cols);
-    std::memcpy(out.data(), c.data(), c.size() * sizeof(float));
+    std::memcpy(out.data(), scratch.c_fp32.data(), out.size() * sizeof(float));
   }
-  return out;
+  return Status::Ok();
 }
-}  // namespace
 
 Result<std::vector<uint32_t>> ComputeTileFromSeed(const WorkloadParams& p, uint64_t tile_index) {
   // The tile's rows of A and columns of B hold up to T * K elements each (2^28 at the limits).
   try {
-    return ComputeTile(p, tile_index);
+    TileScratch scratch;
+    std::vector<uint32_t> out;
+    VCP_RETURN_IF_ERROR(ComputeTileInto(p, tile_index, scratch, out));
+    return out;
   } catch (const std::bad_alloc&) {
     return Status::ResourceExhausted("out of memory recomputing tile " + std::to_string(tile_index) + " (T = " +
                                      std::to_string(p.tile) + ", K = " + std::to_string(p.k) + ")");
