@@ -21,8 +21,12 @@
 namespace vcp::cuda {
 
 // Internal("<what>: <cudaErrorName>: <cuda error string>"), or OK.
+// A failing runtime call also latches its error in the thread's last-error slot; once it is reported here that
+// slot is cleared, or the next LaunchCheck would blame an innocent launch for it (e.g. a run after a refused
+// cudaMalloc). A sticky error (a fault inside a kernel) survives the clearing: every later call still reports it.
 inline Status CudaCheck(cudaError_t err, std::string_view what) {
   if (err == cudaSuccess) return Status::Ok();
+  (void)cudaGetLastError();
   return Status::Internal(std::string(what) + ": " + cudaGetErrorName(err) + ": " + cudaGetErrorString(err));
 }
 
