@@ -22,7 +22,7 @@
 
 #include "backend.h"
 #include "cuda/kernels.h"
-#include "cuda/proof_positions.h"
+#include "merkle_positions.h"
 #include "vcp/workload.h"
 
 namespace vcp {

@@ -22,6 +22,7 @@
 #include <bit>
 #include <string>
 
+#include "merkle_positions.h"
 #include "parallel.h"
 #include "vcp/bytes.h"
 
@@ -63,42 +64,39 @@ Status CheckIndices(std::span<const uint64_t> indices, uint64_t tree_size) {
   return Status::Ok();
 }
 
-// The subtree hash of the RFC range [lo, hi) (see the file comment for why it is a node of the levels).
-const Hash32& RangeHash(const MerkleTree& tree, uint64_t lo, uint64_t hi) {
-  const int h = Depth(hi - lo);
-  return tree.levels()[h][lo >> h];
-}
-
-// Appends MP(D[lo:hi], S) for the absolute, sorted leaf indices S, all inside [lo, hi).
-void ProveRange(const MerkleTree& tree, uint64_t lo, uint64_t hi, std::span<const uint64_t> s,
-                std::vector<Hash32>& out) {
+// The multiproof walk of docs/SPEC.md 7.3 over [lo, hi) with the sorted absolute indices s inside it: split at
+// the largest power of two below hi - lo; a side without an opened index is a proof node, emitted as
+// emit(level, index) (see the file comment for why it is a node of the levels), a side with one recurses. Proving,
+// counting (the parser, which must not allocate for a forged size) and the CUDA gather all use this one walk.
+template <typename Emit>
+void WalkMultiProof(uint64_t lo, uint64_t hi, std::span<const uint64_t> s, const Emit& emit) {
   if (hi - lo == 1) return;
   const uint64_t mid = lo + SplitPoint(hi - lo);
   const size_t left_count = static_cast<size_t>(std::lower_bound(s.begin(), s.end(), mid) - s.begin());
   const auto left = s.first(left_count), right = s.subspan(left_count);
   if (left.empty()) {
-    out.push_back(RangeHash(tree, lo, mid));
+    const int h = Depth(mid - lo);
+    emit(h, lo >> h);
   } else {
-    ProveRange(tree, lo, mid, left, out);
+    WalkMultiProof(lo, mid, left, emit);
   }
   if (right.empty()) {
-    out.push_back(RangeHash(tree, mid, hi));
+    const int h = Depth(hi - mid);
+    emit(h, mid >> h);
   } else {
-    ProveRange(tree, mid, hi, right, out);
+    WalkMultiProof(mid, hi, right, emit);
   }
 }
 
-// The number of hashes in MP(D[lo:hi], S) for the sorted absolute indices S inside [lo, hi).
-uint64_t CountProofHashes(uint64_t lo, uint64_t hi, std::span<const uint64_t> s) {
-  if (hi - lo == 1) return 0;
-  const uint64_t mid = lo + SplitPoint(hi - lo);
-  const size_t left_count = static_cast<size_t>(std::lower_bound(s.begin(), s.end(), mid) - s.begin());
-  const auto left = s.first(left_count), right = s.subspan(left_count);
-  return (left.empty() ? 1 : CountProofHashes(lo, mid, left)) + (right.empty() ? 1 : CountProofHashes(mid, hi, right));
+// The number of hashes in MP(D[0:n], S), without allocating.
+uint64_t CountProofHashes(uint64_t tree_size, std::span<const uint64_t> s) {
+  uint64_t count = 0;
+  WalkMultiProof(0, tree_size, s, [&count](int, uint64_t) { ++count; });
+  return count;
 }
 
 // Recomputes MTH(D[lo:hi]) from the opened leaves inside it and the proof hashes, consuming proof hashes in the
-// order ProveRange emitted them. `s` and `leaves` are the opened indices in [lo, hi) and their hashes.
+// order WalkMultiProof emits them. `s` and `leaves` are the opened indices in [lo, hi) and their hashes.
 class MultiVerifier {
  public:
   explicit MultiVerifier(std::span<const Hash32> hashes) : hashes_(hashes) {}
@@ -240,8 +238,24 @@ Result<MultiProof> ProveMulti(const MerkleTree& tree, std::span<const uint64_t> 
   MultiProof proof;
   proof.tree_size = tree.size();
   proof.indices.assign(indices.begin(), indices.end());
-  ProveRange(tree, 0, tree.size(), indices, proof.hashes);
+  WalkMultiProof(0, tree.size(), indices,
+                 [&](int level, uint64_t index) { proof.hashes.push_back(tree.levels()[level][index]); });
   return proof;
+}
+
+std::vector<uint64_t> MerkleLevelSizes(uint64_t leaf_count) {
+  std::vector<uint64_t> sizes{leaf_count};
+  while (sizes.back() > 1) sizes.push_back((sizes.back() + 1) / 2);
+  return sizes;
+}
+
+Result<std::vector<NodePosition>> MultiProofNodePositions(uint64_t tree_size, std::span<const uint64_t> indices) {
+  VCP_RETURN_IF_ERROR(CheckIndices(indices, tree_size));
+  std::vector<NodePosition> positions;
+  WalkMultiProof(0, tree_size, indices, [&](int level, uint64_t index) {
+    positions.push_back({static_cast<uint32_t>(level), index});
+  });
+  return positions;
 }
 
 Status VerifyMulti(const MultiProof& proof, std::span<const Hash32> leaf_hashes, const Hash32& root) {
@@ -320,7 +334,7 @@ Result<MultiProof> ParseMultiProof(std::span<const uint8_t> bytes) {
   VCP_RETURN_IF_ERROR(r.U32(hash_count));
   // The index set alone fixes how many hashes MP(D, S) has, so any other count is malformed; checking it here
   // also keeps a forged count from allocating more than the input holds.
-  const uint64_t required = CountProofHashes(0, proof.tree_size, proof.indices);
+  const uint64_t required = CountProofHashes(proof.tree_size, proof.indices);
   if (hash_count != required) {
     return Status::Corrupt("multiproof hash count " + std::to_string(hash_count) + " is wrong: " +
                            std::to_string(count) + " opened leaves of a tree of size " +

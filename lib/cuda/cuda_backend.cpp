@@ -1,7 +1,7 @@
 // The CUDA backend: generate, compute and commit a workload on the GPU, keeping every tensor on the device.
 //
 // What leaves the device: the 32-byte root at the end of a run; later, for Commitment::Open, only the nodes a
-// multiproof needs (positions computed on the host, lib/cuda/proof_positions.h, gathered on the device); all leaf
+// multiproof needs (positions computed on the host, lib/merkle_positions.h, gathered on the device); all leaf
 // hashes only when a caller asks for them (LeafHashes). A, B and C are freed when the run ends; the Commitment
 // keeps the tree (all levels, 32 bytes per node, about 64 bytes per leaf) on the device until it is destroyed.
 //
@@ -14,7 +14,7 @@
 #include "backend.h"
 #include "cuda/cuda_util.h"
 #include "cuda/kernels.h"
-#include "cuda/proof_positions.h"
+#include "merkle_positions.h"
 
 namespace vcp {
 

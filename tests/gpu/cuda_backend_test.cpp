@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "backend.h"
-#include "cuda/proof_positions.h"
+#include "merkle_positions.h"
 #include "vcp/bytes.h"
 #include "vcp/engine.h"
 #include "vcp/merkle.h"

@@ -1,12 +1,9 @@
-// Where the nodes of a multiproof sit in a tree stored as levels (the CUDA backend keeps its tree on the device
-// that way and copies only these nodes to the host). Host-only and compiled in every build
-// (lib/proof_positions.cpp), so tests/cuda_proof_positions_test.cpp checks it against vcp::ProveMulti anywhere.
+// Where a multiproof's nodes sit in a tree stored as levels (vcp::MerkleTree, and the CUDA backend's device tree,
+// which copies only these nodes to the host). Implemented in lib/merkle.cpp by the same walk ProveMulti uses.
 //
 // Levels: level 0 holds the n leaf hashes, level h + 1 pairs level h left to right and carries an unpaired last
-// node up unchanged, ending in one node (vcp::MerkleTree::Build). Node j of level h then covers the leaves
-// [j * 2^h, min((j + 1) * 2^h, n)) and equals MTH of that range. Every subtree the RFC 6962 recursion visits is
-// such a range: [a, a + 2^h) with a a multiple of 2^h, or, on the right edge, [a, n) with a a multiple of
-// 2^h for h = ceil(log2(n - a)); both are node a >> h of level h.
+// node up unchanged, ending in one node. Node j of level h covers the leaves [j * 2^h, min((j + 1) * 2^h, n)) and
+// equals MTH of that range; every subtree the RFC 6962 recursion visits is such a node (proof in lib/merkle.cpp).
 #pragma once
 
 #include <cstdint>

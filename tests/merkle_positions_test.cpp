@@ -1,9 +1,9 @@
 // The CUDA backend opens tiles by copying only the multiproof's nodes from its level-stored device tree; the
-// positions come from MultiProofNodePositions (lib/cuda/proof_positions.h). These host tests check the claim
+// positions come from MultiProofNodePositions (lib/merkle_positions.h). These host tests check the claim
 // behind it on every tree size 1..70: each position's node of vcp::MerkleTree's levels is MTH of the subtree it
 // stands for (a tiny recursive RFC 6962 reference in this file), the positions' ranges and the opened leaves tile
 // [0, n) left to right, and the hashes at those positions are exactly vcp::ProveMulti's.
-#include "cuda/proof_positions.h"
+#include "merkle_positions.h"
 
 #include <gtest/gtest.h>
 
