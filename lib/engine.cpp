@@ -122,11 +122,7 @@ Status CheckOpening(const WorkloadParams& params, const Hash32& root, const Mult
     TileScratch scratch;
     std::vector<uint32_t> tile;
     for (uint64_t i = i0; i < i1; ++i) {
-      try {
-        errors[i] = ComputeTileInto(params, proof.indices[i], scratch, tile);
-      } catch (const std::bad_alloc&) {
-        errors[i] = Status::ResourceExhausted("out of memory recomputing tile " + std::to_string(proof.indices[i]));
-      }
+      errors[i] = ComputeTileInto(params, proof.indices[i], scratch, tile);
       if (errors[i].ok()) leaf_hashes[i] = LeafHashOfTile(params, TileAt(params, proof.indices[i]), tile);
     }
   });

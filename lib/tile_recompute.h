@@ -18,7 +18,8 @@ struct TileScratch {
   std::vector<float> c_fp32;
 };
 
-// out = the tile's 4-byte elements (rows, cols) row-major, as ComputeTileFromSeed returns them.
+// out = the tile's 4-byte elements (rows, cols) row-major, as ComputeTileFromSeed returns them. Running out of
+// memory is ResourceExhausted, never an exception.
 [[nodiscard]] Status ComputeTileInto(const WorkloadParams& params, uint64_t tile_index, TileScratch& scratch,
                                      std::vector<uint32_t>& out);
 

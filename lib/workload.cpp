@@ -165,6 +165,27 @@ Status ComputeFp32(const WorkloadParams& p, std::span<const float> a, std::span<
   return Status::Ok();
 }
 
+namespace {
+
+// The tile's rows of A, a (rows, K), and its columns of B, b (K, cols): each is a run of consecutive indices per
+// row of the source matrix, so only the needed Philox blocks are computed; then c (rows, cols) = a * b, copied
+// into out as 4-byte words. fill is cpu::FillInt8 / FillFp32, gemm calls the matching cpu::Gemm*.
+template <typename In, typename Acc, typename Fill, typename Gemm>
+void RecomputeTile(const WorkloadParams& p, const Tile& t, std::vector<In>& a, std::vector<In>& b,
+                   std::vector<Acc>& c, const Fill& fill, const Gemm& gemm, std::vector<uint32_t>& out) {
+  const shared::PhiloxKey key = ToPhilox(DeriveInputKey(p));
+  const uint64_t k = p.k;
+  a.resize(t.rows * k);
+  b.resize(k * t.cols);
+  c.resize(out.size());
+  for (uint64_t r = 0; r < t.rows; ++r) fill(key, shared::kMatrixA, (t.row0 + r) * k, k, a.data() + r * k);
+  for (uint64_t kk = 0; kk < k; ++kk) fill(key, shared::kMatrixB, kk * p.n + t.col0, t.cols, b.data() + kk * t.cols);
+  gemm(t.rows, t.cols, k, a.data(), b.data(), c.data());
+  std::memcpy(out.data(), c.data(), out.size() * sizeof(Acc));
+}
+
+}  // namespace
+
 Status ComputeTileInto(const WorkloadParams& p, uint64_t tile_index, TileScratch& scratch, std::vector<uint32_t>& out) {
   VCP_RETURN_IF_ERROR(ValidateWorkload(p));
   const uint64_t leaves = TileGridOf(p).leaf_count();
@@ -173,49 +194,35 @@ Status ComputeTileInto(const WorkloadParams& p, uint64_t tile_index, TileScratch
                                    std::to_string(leaves) + " tiles (0.." + std::to_string(leaves - 1) + ")");
   }
   const Tile t = TileAt(p, tile_index);
-  const shared::PhiloxKey key = ToPhilox(DeriveInputKey(p));
-  const uint64_t k = p.k;
-  out.resize(uint64_t{t.rows} * t.cols);
-  // The tile's rows of A (rows, K) and its columns of B (K, cols): each is a run of consecutive indices per row
-  // of the source matrix, so only the needed Philox blocks are computed.
-  if (p.kind == WorkloadKind::kInt8) {
-    scratch.a_int8.resize(t.rows * k);
-    scratch.b_int8.resize(k * t.cols);
-    scratch.c_int32.resize(out.size());
-    int8_t* a_rows = scratch.a_int8.data();
-    int8_t* b_cols = scratch.b_int8.data();
-    for (uint64_t r = 0; r < t.rows; ++r) cpu::FillInt8(key, shared::kMatrixA, (t.row0 + r) * k, k, a_rows + r * k);
-    for (uint64_t kk = 0; kk < k; ++kk)
-      cpu::FillInt8(key, shared::kMatrixB, kk * p.n + t.col0, t.cols, b_cols + kk * t.cols);
-    cpu::GemmInt8(cpu::BestInt8Tier(), t.rows, t.cols, k, a_rows, k, b_cols, t.cols, scratch.c_int32.data(), t.cols);
-    std::memcpy(out.data(), scratch.c_int32.data(), out.size() * sizeof(int32_t));
-  } else {
-    scratch.a_fp32.resize(t.rows * k);
-    scratch.b_fp32.resize(k * t.cols);
-    scratch.c_fp32.resize(out.size());
-    float* a_rows = scratch.a_fp32.data();
-    float* b_cols = scratch.b_fp32.data();
-    for (uint64_t r = 0; r < t.rows; ++r) cpu::FillFp32(key, shared::kMatrixA, (t.row0 + r) * k, k, a_rows + r * k);
-    for (uint64_t kk = 0; kk < k; ++kk)
-      cpu::FillFp32(key, shared::kMatrixB, kk * p.n + t.col0, t.cols, b_cols + kk * t.cols);
-    cpu::GemmFp32Ordered(cpu::BestFp32Tier(), t.rows, t.cols, k, a_rows, k, b_cols, t.cols, scratch.c_fp32.data(),
-                         t.cols);
-    std::memcpy(out.data(), scratch.c_fp32.data(), out.size() * sizeof(float));
+  // The tile's rows of A and columns of B hold up to T * K elements each (2^28 at the limits): running out of
+  // memory is this tile's error, not an exception for the caller.
+  try {
+    out.resize(uint64_t{t.rows} * t.cols);
+    if (p.kind == WorkloadKind::kInt8) {
+      RecomputeTile(p, t, scratch.a_int8, scratch.b_int8, scratch.c_int32, cpu::FillInt8,
+                    [](uint64_t m, uint64_t n, uint64_t k, const int8_t* a, const int8_t* b, int32_t* c) {
+                      cpu::GemmInt8(cpu::BestInt8Tier(), m, n, k, a, k, b, n, c, n);
+                    },
+                    out);
+    } else {
+      RecomputeTile(p, t, scratch.a_fp32, scratch.b_fp32, scratch.c_fp32, cpu::FillFp32,
+                    [](uint64_t m, uint64_t n, uint64_t k, const float* a, const float* b, float* c) {
+                      cpu::GemmFp32Ordered(cpu::BestFp32Tier(), m, n, k, a, k, b, n, c, n);
+                    },
+                    out);
+    }
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("out of memory recomputing tile " + std::to_string(tile_index) + " (T = " +
+                                     std::to_string(p.tile) + ", K = " + std::to_string(p.k) + ")");
   }
   return Status::Ok();
 }
 
 Result<std::vector<uint32_t>> ComputeTileFromSeed(const WorkloadParams& p, uint64_t tile_index) {
-  // The tile's rows of A and columns of B hold up to T * K elements each (2^28 at the limits).
-  try {
-    TileScratch scratch;
-    std::vector<uint32_t> out;
-    VCP_RETURN_IF_ERROR(ComputeTileInto(p, tile_index, scratch, out));
-    return out;
-  } catch (const std::bad_alloc&) {
-    return Status::ResourceExhausted("out of memory recomputing tile " + std::to_string(tile_index) + " (T = " +
-                                     std::to_string(p.tile) + ", K = " + std::to_string(p.k) + ")");
-  }
+  TileScratch scratch;
+  std::vector<uint32_t> out;
+  VCP_RETURN_IF_ERROR(ComputeTileInto(p, tile_index, scratch, out));
+  return out;
 }
 
 namespace {

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <cstdint>
 #include <random>
 #include <set>
@@ -37,16 +39,7 @@ cuda::LeafSpec SpecOf(const WorkloadParams& p) {
   return spec;
 }
 
-WorkloadParams Params(WorkloadKind kind, uint32_t m, uint32_t n, uint32_t k, uint32_t tile, uint8_t seed_byte) {
-  WorkloadParams p;
-  p.kind = kind;
-  p.m = m;
-  p.n = n;
-  p.k = k;
-  p.tile = tile;
-  for (size_t i = 0; i < p.seed.size(); ++i) p.seed[i] = uint8_t(seed_byte + 7 * i);
-  return p;
-}
+using vcp::testing::MakeWorkload;
 
 // C (M, ldc) of arbitrary 32-bit values; columns N..ldc-1 are padding HashLeaf must never read into a leaf.
 std::vector<uint32_t> RandomMatrix(uint32_t m, uint64_t ldc, std::mt19937& rng) {
@@ -86,7 +79,7 @@ TEST(CudaTreeHash, LeafEqualsCpuForEveryTileSizeAndEdge) {
       const uint32_t m = 2 * tile + 3, n = tile + 5;
       for (uint64_t ldc : {uint64_t{n}, uint64_t{n} + 3, uint64_t{n} + 4}) {
         const auto c = RandomMatrix(m, ldc, rng);
-        EXPECT_TRUE(AllLeavesMatch(Params(kind, m, n, 17, tile, uint8_t(tile)), c, ldc));
+        EXPECT_TRUE(AllLeavesMatch(MakeWorkload(kind, m, n, 17, tile, uint8_t(tile)), c, ldc));
       }
     }
   }
@@ -100,7 +93,7 @@ TEST(CudaTreeHash, LeafEqualsCpuForEveryPaddingResidue) {
   for (uint32_t m = 1; m <= 17; ++m) {
     for (uint32_t n = 1; n <= 17; ++n) {
       const auto c = RandomMatrix(m, n, rng);
-      ASSERT_TRUE(AllLeavesMatch(Params(WorkloadKind::kInt8, m, n, 3, 16, uint8_t(m * n)), c, n));
+      ASSERT_TRUE(AllLeavesMatch(MakeWorkload(WorkloadKind::kInt8, m, n, 3, 16, uint8_t(m * n)), c, n));
       residues.insert(((m - 1) % 16 + 1) * ((n - 1) % 16 + 1) % 16);
     }
   }
@@ -111,7 +104,7 @@ TEST(CudaTreeHash, LeafEqualsCpuForEveryPaddingResidue) {
 TEST(CudaTreeHash, LeavesEqualCpuHashLeaves) {
   std::mt19937 rng(3);
   for (uint32_t tile : {8u, 32u}) {
-    const WorkloadParams p = Params(WorkloadKind::kFp32Ordered, 100, 75, 9, tile, 42);
+    const WorkloadParams p = MakeWorkload(WorkloadKind::kFp32Ordered, 100, 75, 9, tile, 42);
     const auto c = RandomMatrix(p.m, p.n, rng);
     std::vector<Hash32> expected(TileGridOf(p).leaf_count());
     ASSERT_TRUE(HashLeaves(p, c, expected, 1).ok());

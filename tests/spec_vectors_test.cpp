@@ -69,6 +69,6 @@ TEST_P(SpecVectors, EngineReproducesEveryValue) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Workloads, SpecVectors, ::testing::Values("int8", "fp32-ordered"),
-                         [](const auto& info) { return info.param == "int8" ? "int8" : "fp32_ordered"; });
+                         [](const auto& test_param) { return test_param.param == "int8" ? "int8" : "fp32_ordered"; });
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <string>
 
+#include "vcp/workload.h"
+
 namespace vcp::testing {
 
 // tests/vectors, found next to the test executable (the build copies it there) or through VCP_TEST_DATA.
@@ -29,6 +31,19 @@ inline std::filesystem::path MakeTempDir(const std::string& prefix) {
   std::string templ = (std::filesystem::temp_directory_path() / (prefix + "XXXXXX")).string();
   char* made = ::mkdtemp(templ.data());
   return made ? std::filesystem::path(made) : std::filesystem::path();
+}
+
+// A workload with a deterministic seed (bytes seed_byte + 13 i) for tests that compare two computations of it.
+inline WorkloadParams MakeWorkload(WorkloadKind kind, uint32_t m, uint32_t n, uint32_t k, uint32_t tile,
+                                   uint8_t seed_byte = 7) {
+  WorkloadParams p;
+  p.kind = kind;
+  p.m = m;
+  p.n = n;
+  p.k = k;
+  p.tile = tile;
+  for (size_t i = 0; i < p.seed.size(); ++i) p.seed[i] = static_cast<uint8_t>(seed_byte + 13 * i);
+  return p;
 }
 
 }  // namespace vcp::testing

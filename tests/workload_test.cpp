@@ -2,6 +2,8 @@
 // naive int64 / std::fma products, leaves laid out byte by byte, hashed with plain SHA-256.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -17,16 +19,7 @@ namespace {
 
 using namespace vcp;
 
-WorkloadParams Params(WorkloadKind kind, uint32_t m, uint32_t n, uint32_t k, uint32_t tile, uint8_t seed_byte = 7) {
-  WorkloadParams p;
-  p.kind = kind;
-  p.m = m;
-  p.n = n;
-  p.k = k;
-  p.tile = tile;
-  for (size_t i = 0; i < p.seed.size(); ++i) p.seed[i] = static_cast<uint8_t>(seed_byte + 13 * i);
-  return p;
-}
+using vcp::testing::MakeWorkload;
 
 // ---- the reference ----
 
@@ -124,7 +117,7 @@ RunOptions Cpu(int threads = 0) {
 // ---- the tests ----
 
 TEST(Workload, InputKeyMatchesReference) {
-  const WorkloadParams p = Params(WorkloadKind::kFp32Ordered, 3, 5, 7, 8);
+  const WorkloadParams p = MakeWorkload(WorkloadKind::kFp32Ordered, 3, 5, 7, 8);
   const InputKey k = DeriveInputKey(p);
   const shared::PhiloxKey ref = RefKey(p);
   EXPECT_EQ(k.k0, ref.k0);
@@ -136,7 +129,7 @@ TEST(Workload, InputKeyMatchesReference) {
 
 TEST(Workload, GeneratedInputsEqualElementwiseDefinition) {
   for (WorkloadKind kind : {WorkloadKind::kInt8, WorkloadKind::kFp32Ordered}) {
-    const WorkloadParams p = Params(kind, 19, 23, 37, 8);
+    const WorkloadParams p = MakeWorkload(kind, 19, 23, 37, 8);
     const shared::PhiloxKey key = RefKey(p);
     if (kind == WorkloadKind::kInt8) {
       std::vector<int8_t> a(19 * 37), b(37 * 23);
@@ -155,7 +148,7 @@ TEST(Workload, GeneratedInputsEqualElementwiseDefinition) {
 }
 
 TEST(Workload, Int8InputsCoverTheFullRange) {
-  const WorkloadParams p = Params(WorkloadKind::kInt8, 64, 64, 64, 8);
+  const WorkloadParams p = MakeWorkload(WorkloadKind::kInt8, 64, 64, 64, 8);
   std::vector<int8_t> a(64 * 64);
   ASSERT_TRUE(GenerateInt8(p, Matrix::kA, a).ok());
   EXPECT_EQ(*std::min_element(a.begin(), a.end()), -128);
@@ -166,7 +159,7 @@ class EdgeShapes : public ::testing::TestWithParam<std::tuple<WorkloadKind, uint
 
 TEST_P(EdgeShapes, EngineEqualsReferenceLeafByLeaf) {
   const auto [kind, m, n, k, tile] = GetParam();
-  const WorkloadParams p = Params(kind, m, n, k, tile);
+  const WorkloadParams p = MakeWorkload(kind, m, n, k, tile);
   const std::vector<uint32_t> ref_c = RefC(p);
   for (int threads : {1, 3}) {
     const std::vector<uint32_t> c = EngineC(p, threads);
@@ -206,7 +199,7 @@ INSTANTIATE_TEST_SUITE_P(
                       std::make_tuple(WorkloadKind::kFp32Ordered, 37u, 41u, 101u, 8u)));
 
 TEST(Workload, LeafHeaderLayout) {
-  const WorkloadParams p = Params(WorkloadKind::kFp32Ordered, 40, 72, 33, 16);
+  const WorkloadParams p = MakeWorkload(WorkloadKind::kFp32Ordered, 40, 72, 33, 16);
   const Tile t = TileAt(p, 14);  // last tile: tile row 2, tile col 4, 8 x 8 elements
   EXPECT_EQ(t.tile_row, 2u);
   EXPECT_EQ(t.tile_col, 4u);
@@ -223,7 +216,7 @@ TEST(Workload, LeafHeaderLayout) {
 }
 
 TEST(Workload, DamagedElementIsCaughtOnlyInItsTile) {
-  const WorkloadParams p = Params(WorkloadKind::kInt8, 40, 72, 33, 16);
+  const WorkloadParams p = MakeWorkload(WorkloadKind::kInt8, 40, 72, 33, 16);
   std::vector<uint32_t> c = EngineC(p, 2);
   c[17 * 72 + 50] ^= 1;  // row 17, col 50: tile row 1, tile col 3, leaf 1*5 + 3 = 8
   std::vector<Hash32> leaves(TileGridOf(p).leaf_count());
@@ -247,7 +240,7 @@ TEST(Workload, DamagedElementIsCaughtOnlyInItsTile) {
 }
 
 TEST(Workload, CheckOpeningRejectsMismatchedProofShape) {
-  const WorkloadParams p = Params(WorkloadKind::kInt8, 16, 16, 16, 8);
+  const WorkloadParams p = MakeWorkload(WorkloadKind::kInt8, 16, 16, 16, 8);
   auto run = RunWorkload(p, Cpu());
   ASSERT_TRUE(run.ok());
   const uint64_t idx[] = {1, 2};
@@ -263,7 +256,7 @@ TEST(Workload, CheckOpeningRejectsMismatchedProofShape) {
 }
 
 TEST(Workload, ValidationSaysWhatIsAllowed) {
-  WorkloadParams p = Params(WorkloadKind::kInt8, 8, 8, 131072, 32);
+  WorkloadParams p = MakeWorkload(WorkloadKind::kInt8, 8, 8, 131072, 32);
   Status s = ValidateWorkload(p);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("131071"), std::string_view::npos) << s.message();
@@ -288,7 +281,7 @@ TEST(Workload, ValidationSaysWhatIsAllowed) {
 }
 
 TEST(Engine, HugeShapeIsRefusedBeforeAllocating) {
-  const WorkloadParams p = Params(WorkloadKind::kFp32Ordered, kMaxDimension, kMaxDimension, kMaxDimension, 256);
+  const WorkloadParams p = MakeWorkload(WorkloadKind::kFp32Ordered, kMaxDimension, kMaxDimension, kMaxDimension, 256);
   auto run = RunWorkload(p, Cpu());
   ASSERT_FALSE(run.ok());
   EXPECT_EQ(run.status().code(), StatusCode::kResourceExhausted);
@@ -324,7 +317,7 @@ TEST(Engine, BackendSelection) {
 }
 
 TEST(Engine, RunTwiceGivesIdenticalRoots) {
-  const WorkloadParams p = Params(WorkloadKind::kFp32Ordered, 65, 66, 67, 16);
+  const WorkloadParams p = MakeWorkload(WorkloadKind::kFp32Ordered, 65, 66, 67, 16);
   auto first = RunWorkload(p, Cpu(1));
   auto second = RunWorkload(p, Cpu(2));
   ASSERT_TRUE(first.ok() && second.ok());
