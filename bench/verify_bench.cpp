@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <random>
 
+#include "cpu/philox_fill.h"
 #include "vcp/engine.h"
 
 namespace {
@@ -84,5 +85,30 @@ void BM_ComputeTileFromSeed(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ComputeTileFromSeed)->Args({8192, 32})->Args({8192, 64})->Unit(benchmark::kMillisecond);
+
+// Input regeneration is the larger half of a verifier tile: Philox4x32-10 blocks per second, portable (Random123,
+// one block at a time) and the AVX2 batch of eight.
+void BM_PhiloxBlocks(benchmark::State& state) {
+  const bool avx2 = state.range(0) == 1;
+  if (avx2 && !vcp::cpu::PhiloxAvx2Available()) {
+    state.SkipWithError("this CPU has no AVX2");
+    return;
+  }
+  constexpr uint64_t kBlocks = 4096;
+  std::vector<uint32_t> words(kBlocks * 4);
+  const vcp::shared::PhiloxKey key{0x01234567, 0x89abcdef};
+  uint64_t block0 = 0;
+  for (auto _ : state) {
+    if (avx2) {
+      vcp::cpu::PhiloxBlocksAvx2(key, 0, block0, kBlocks, words.data());
+    } else {
+      vcp::cpu::PhiloxBlocksPortable(key, 0, block0, kBlocks, words.data());
+    }
+    benchmark::DoNotOptimize(words.data());
+    block0 += kBlocks;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBlocks));
+}
+BENCHMARK(BM_PhiloxBlocks)->ArgName("avx2")->Arg(0)->Arg(1);
 
 }  // namespace
