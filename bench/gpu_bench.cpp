@@ -6,9 +6,11 @@
 //   BM_GpuCublasSgemm            cuBLAS SGEMM, CUBLAS_DEFAULT_MATH (no TF32): the baseline for fp32-ordered
 //   BM_GpuFp32OrderedGemm        vcp's ordered-fma GEMM (kernels/gemm_fp32_ordered.cu)
 //   BM_GpuHashLeaves             device leaf hashing alone, bytes of C per second
-// at n = M = N = K = 4096, 8192, 16384 and the default tile. Times are cudaEvent times of the device work only
-// (UseManualTime); buffers are allocated and inputs generated once per benchmark, outside the timed region. The
-// proof overhead is BM_GpuInt8GemmCommit / BM_GpuInt8PlainGemm - 1.
+// at n = M = N = K = 4096, 8192, 16384 and the default tile. Every vcp step is a stage of the engine's CUDA backend
+// (lib/backend.h, the plugin libvcp_cuda.so), driven here as lib/pipeline.cpp drives it; only the cuBLAS SGEMM
+// baseline calls a vendor library itself, on the very same device buffers. Times are cudaEvent times of the
+// device work only (UseManualTime: the stages' marks); buffers are allocated and inputs generated once per
+// benchmark, outside the timed region. The proof overhead is BM_GpuInt8GemmCommit / BM_GpuInt8PlainGemm - 1.
 //
 // The JSON context carries the GPU (name, SMs, clocks, memory, driver and runtime versions). Without a usable
 // device every benchmark reports an error instead of a time; built without CUDA this file registers nothing.
@@ -16,44 +18,43 @@
 
 #include <benchmark/benchmark.h>
 #include <cublas_v2.h>
+#include <cuda_runtime.h>
 
 #include <string>
 #include <vector>
 
 #include "backend.h"
-#include "cuda/kernels.h"
-#include "merkle_positions.h"
+#include "pipeline.h"
 #include "vcp/workload.h"
 
 namespace vcp {
 namespace {
 
-std::string CudaVersion(int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); }
-
-// Describes device 0 in the benchmark context. Runs during static initialisation, before the benchmark library
-// prints its context (its context map is a constant-initialised pointer, so this is safe).
+// Describes the CUDA backend's device in the benchmark context. Runs during static initialisation, before the
+// benchmark library prints its context (its context map is a constant-initialised pointer, so this is safe).
 bool AddGpuContext() {
-  int count = 0;
-  if (const cudaError_t err = cudaGetDeviceCount(&count); err != cudaSuccess || count == 0) {
-    benchmark::AddCustomContext("gpu", err != cudaSuccess ? cudaGetErrorString(err) : "no CUDA device");
+  auto cuda = CudaBackend();
+  Result<DeviceInfo> info = cuda.ok() ? (*cuda)->probe() : Result<DeviceInfo>(cuda.status());
+  if (!info.ok()) {
+    benchmark::AddCustomContext("gpu", std::string(info.status().message()));
     return false;
   }
+  benchmark::AddCustomContext("gpu_name", info->name);
+  benchmark::AddCustomContext("gpu_sm_count", std::to_string(info->compute_units));
+  benchmark::AddCustomContext("cuda_driver", info->driver_version);
+  benchmark::AddCustomContext("cuda_runtime", info->runtime_version);
   cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess) return false;
-  int sm_khz = 0, mem_khz = 0, driver = 0, runtime = 0;
-  (void)cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, 0);
-  (void)cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, 0);
-  (void)cudaDriverGetVersion(&driver);
-  (void)cudaRuntimeGetVersion(&runtime);
-  benchmark::AddCustomContext("gpu_name", prop.name);
-  benchmark::AddCustomContext("gpu_compute_capability", std::to_string(prop.major) + "." + std::to_string(prop.minor));
-  benchmark::AddCustomContext("gpu_sm_count", std::to_string(prop.multiProcessorCount));
-  benchmark::AddCustomContext("gpu_sm_clock_max_mhz", std::to_string(sm_khz / 1000));
-  benchmark::AddCustomContext("gpu_memory_clock_max_mhz", std::to_string(mem_khz / 1000));
-  benchmark::AddCustomContext("gpu_memory_bus_bits", std::to_string(prop.memoryBusWidth));
-  benchmark::AddCustomContext("gpu_memory_mib", std::to_string(prop.totalGlobalMem >> 20));
-  benchmark::AddCustomContext("cuda_driver", CudaVersion(driver));
-  benchmark::AddCustomContext("cuda_runtime", CudaVersion(runtime));
+  if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) {
+    int sm_khz = 0, mem_khz = 0;
+    (void)cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, 0);
+    (void)cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, 0);
+    benchmark::AddCustomContext("gpu_compute_capability",
+                                std::to_string(prop.major) + "." + std::to_string(prop.minor));
+    benchmark::AddCustomContext("gpu_sm_clock_max_mhz", std::to_string(sm_khz / 1000));
+    benchmark::AddCustomContext("gpu_memory_clock_max_mhz", std::to_string(mem_khz / 1000));
+    benchmark::AddCustomContext("gpu_memory_bus_bits", std::to_string(prop.memoryBusWidth));
+    benchmark::AddCustomContext("gpu_memory_mib", std::to_string(prop.totalGlobalMem >> 20));
+  }
   benchmark::AddCustomContext("sgemm_math_mode", "CUBLAS_DEFAULT_MATH (no TF32)");
   return true;
 }
@@ -63,6 +64,12 @@ bool AddGpuContext() {
 bool Check(benchmark::State& state, const Status& status) {
   if (status.ok()) return true;
   state.SkipWithError(status.ToString().c_str());
+  return false;
+}
+
+bool CheckCuda(benchmark::State& state, cudaError_t err, const char* what) {
+  if (err == cudaSuccess) return true;
+  state.SkipWithError((std::string(what) + ": " + cudaGetErrorString(err)).c_str());
   return false;
 }
 
@@ -80,84 +87,52 @@ WorkloadParams Cube(WorkloadKind kind, uint32_t n) {
   return p;
 }
 
-// Everything one benchmark needs on the device: inputs, C, tree, a stream and two timing events.
+// One run of the CUDA backend's stages with every buffer allocated and A, B generated.
 struct Bench {
+  const BackendStages* stages = nullptr;
   WorkloadParams p;
-  cuda::StreamOwner stream;
-  cuda::EventOwner start, stop;
-  cuda::DeviceBuffer a, b, c, tree;
-  std::vector<uint64_t> level_sizes, level_offsets;
-  cuda::LeafSpec spec{};
-  shared::PhiloxKey key{};
-  cuda::GemmInt8Plan plan;
-  cuda::CudaOwner<void*, cudaFreeHost> root;  // 32 bytes of pinned memory, so the root's copy stays asynchronous
+  TreeLayout layout;
+  StageRun run;
+  StageBuffer a, b, c, tree;  // after run: released first
 
-  // Allocates, generates A and B (B^T for int8) and, for int8, prepares the GEMM plan.
-  Status Init(const WorkloadParams& params) {
+  Status Init(const BackendStages& cuda, const DeviceInfo& device, const WorkloadParams& params) {
+    stages = &cuda;
     p = params;
-    VCP_RETURN_IF_ERROR(ValidateWorkload(p));
-    VCP_RETURN_IF_ERROR(cuda::CudaCheck(cudaSetDevice(0), "cudaSetDevice"));
-    VCP_ASSIGN_OR_RETURN(stream, cuda::CreateStream());
-    VCP_ASSIGN_OR_RETURN(start, cuda::CreateEvent());
-    VCP_ASSIGN_OR_RETURN(stop, cuda::CreateEvent());
-    const uint64_t elem = p.kind == WorkloadKind::kInt8 ? 1 : 4;
-    VCP_ASSIGN_OR_RETURN(a, cuda::DeviceBuffer::Allocate(uint64_t{p.m} * p.k * elem, "A"));
-    VCP_ASSIGN_OR_RETURN(b, cuda::DeviceBuffer::Allocate(uint64_t{p.k} * p.n * elem, "B"));
-    VCP_ASSIGN_OR_RETURN(c, cuda::DeviceBuffer::Allocate(uint64_t{p.m} * p.n * 4, "C"));
-    level_sizes = MerkleLevelSizes(TileGridOf(p).leaf_count());
-    uint64_t nodes = 0;
-    for (uint64_t s : level_sizes) {
-      level_offsets.push_back(nodes);
-      nodes += s;
-    }
-    VCP_ASSIGN_OR_RETURN(tree, cuda::DeviceBuffer::Allocate(nodes * 32, "tree"));
-    spec = cuda::LeafSpec{static_cast<uint32_t>(p.kind), p.m, p.n, p.k, p.tile, {}};
-    for (size_t i = 0; i < p.seed.size(); ++i) spec.seed[i] = p.seed[i];
-    const InputKey k = DeriveInputKey(p);
-    key = shared::PhiloxKey{k.k0, k.k1};
-    if (p.kind == WorkloadKind::kInt8) VCP_RETURN_IF_ERROR(cuda::PrepareGemmInt8(plan, p.m, p.n, p.k));
-    void* pinned = nullptr;
-    VCP_RETURN_IF_ERROR(cuda::CudaCheck(cudaMallocHost(&pinned, 32), "cudaMallocHost"));
-    root = cuda::CudaOwner<void*, cudaFreeHost>(pinned);
+    layout = LayoutTree(TileGridOf(p).leaf_count());
+    VCP_ASSIGN_OR_RETURN(run, StageRun::Open(cuda, p, device, 0));
+    VCP_ASSIGN_OR_RETURN(a, run.Allocate(BufferRole::kA));
+    VCP_ASSIGN_OR_RETURN(b, run.Allocate(BufferRole::kB));
+    VCP_ASSIGN_OR_RETURN(c, run.Allocate(BufferRole::kC));
+    VCP_ASSIGN_OR_RETURN(tree, run.Allocate(BufferRole::kTree));
     VCP_RETURN_IF_ERROR(Generate());
-    return cuda::CudaCheck(cudaStreamSynchronize(stream.get()), "generating inputs");
+    return stages->finish(run.get());
   }
 
   Status Generate() {
-    return cuda::GenerateInputs(p.kind, key, p.m, p.n, p.k, a.get(), b.get(),
-                                p.kind == WorkloadKind::kInt8 ? cuda::BLayout::kTransposed : cuda::BLayout::kRowMajor,
-                                stream.get());
+    VCP_RETURN_IF_ERROR(stages->generate(run.get(), Matrix::kA, a.get()));
+    return stages->generate(run.get(), Matrix::kB, b.get());
   }
-  Status Gemm() {
-    if (p.kind == WorkloadKind::kInt8) {
-      return cuda::GemmInt8(plan, p.m, p.n, p.k, a.as<int8_t>(), b.as<int8_t>(), c.as<int32_t>(), stream.get());
-    }
-    return cuda::GemmFp32Ordered(p.m, p.n, p.k, a.as<float>(), b.as<float>(), c.as<float>(), stream.get());
-  }
-  Status HashLeaves() { return cuda::HashLeaves(spec, c.as<uint32_t>(), p.n, tree.as<uint8_t>(), stream.get()); }
+  Status Gemm() { return stages->gemm(run.get(), a.get(), b.get(), c.get()); }
+  Status HashLeaves() { return stages->hash_leaves(run.get(), c.get(), tree.get()); }
   // Leaves, levels and the root to the host: what a commitment costs after C exists.
   Status Commit() {
     VCP_RETURN_IF_ERROR(HashLeaves());
-    VCP_RETURN_IF_ERROR(cuda::BuildMerkleLevels(tree.as<uint8_t>(), level_offsets, level_sizes, stream.get()));
-    return cuda::CudaCheck(cudaMemcpyAsync(root.get(), tree.as<uint8_t>() + 32 * level_offsets.back(), 32,
-                                           cudaMemcpyDeviceToHost, stream.get()),
-                           "copying the root");
+    VCP_RETURN_IF_ERROR(stages->build_levels(run.get(), tree.get(), layout));
+    Hash32 root{};
+    return stages->download(run.get(), tree.get(), 32 * layout.offsets.back(), root);
   }
 
-  // Runs `work` once untimed (module loading, cuBLASLt's first call), then once per iteration between events.
+  // Runs `work` once untimed (module loading, cuBLASLt's first call), then once per iteration between the run's
+  // kStart and kCommitted marks (device events).
   template <typename Work>
   void Time(benchmark::State& state, Work work) {
-    if (!Check(state, work()) || !Check(state, cuda::CudaCheck(cudaStreamSynchronize(stream.get()), "warm-up"))) {
-      return;
-    }
+    if (!Check(state, work()) || !Check(state, stages->finish(run.get()))) return;
     for (auto _ : state) {
-      if (!Check(state, cuda::CudaCheck(cudaEventRecord(start.get(), stream.get()), "cudaEventRecord")) ||
-          !Check(state, work()) ||
-          !Check(state, cuda::CudaCheck(cudaEventRecord(stop.get(), stream.get()), "cudaEventRecord")) ||
-          !Check(state, cuda::CudaCheck(cudaEventSynchronize(stop.get()), "the timed work"))) {
+      if (!Check(state, stages->mark(run.get(), RunMark::kStart)) || !Check(state, work()) ||
+          !Check(state, stages->mark(run.get(), RunMark::kCommitted)) || !Check(state, stages->finish(run.get()))) {
         break;
       }
-      auto seconds = cuda::ElapsedSeconds(start, stop);
+      auto seconds = stages->seconds_between(run.get(), RunMark::kStart, RunMark::kCommitted);
       if (!Check(state, seconds.status())) break;
       state.SetIterationTime(*seconds);
     }
@@ -171,19 +146,25 @@ void SetOpsCounter(benchmark::State& state, uint32_t n) {
 
 template <typename Body>
 void RunBench(benchmark::State& state, WorkloadKind kind, Body body) {
-  if (auto probe = CudaBackend().probe(); !probe.ok()) {
-    state.SkipWithError(std::string(probe.status().message()).c_str());
+  auto cuda = CudaBackend();
+  if (!cuda.ok()) {
+    state.SkipWithError(std::string(cuda.status().message()).c_str());
+    return;
+  }
+  auto device = (*cuda)->probe();
+  if (!device.ok()) {
+    state.SkipWithError(std::string(device.status().message()).c_str());
     return;
   }
   Bench bench;
-  if (!Check(state, bench.Init(Cube(kind, static_cast<uint32_t>(state.range(0)))))) return;
+  if (!Check(state, bench.Init(**cuda, *device, Cube(kind, static_cast<uint32_t>(state.range(0)))))) return;
   body(bench);
 }
 
 void BM_GpuInt8PlainGemm(benchmark::State& state) {
   RunBench(state, WorkloadKind::kInt8, [&](Bench& bench) {
-    state.SetLabel(bench.plan.use_cublaslt ? "cuBLASLt IMMA" : "fallback kernel");
     bench.Time(state, [&] { return bench.Gemm(); });
+    state.SetLabel(bench.stages->gemm_path(bench.run.get()));
     SetOpsCounter(state, bench.p.m);
   });
 }
@@ -216,25 +197,45 @@ void BM_GpuFp32OrderedGemm(benchmark::State& state) {
   });
 }
 
+// The vendor baseline on the backend's own A and B, on a stream and events of its own (cuBLAS is not a stage).
 void BM_GpuCublasSgemm(benchmark::State& state) {
   RunBench(state, WorkloadKind::kFp32Ordered, [&](Bench& bench) {
-    cublasHandle_t raw = nullptr;
-    if (!CheckCublas(state, cublasCreate(&raw), "cublasCreate")) return;
-    const cuda::CudaOwner<cublasHandle_t, cublasDestroy> handle(raw);
-    if (!CheckCublas(state, cublasSetStream(raw, bench.stream.get()), "cublasSetStream") ||
-        !CheckCublas(state, cublasSetMathMode(raw, CUBLAS_DEFAULT_MATH), "cublasSetMathMode")) {
-      return;
+    cublasHandle_t handle = nullptr;
+    cudaStream_t stream = nullptr;
+    cudaEvent_t start = nullptr, stop = nullptr;
+    if (CheckCuda(state, cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate") &&
+        CheckCuda(state, cudaEventCreate(&start), "cudaEventCreate") &&
+        CheckCuda(state, cudaEventCreate(&stop), "cudaEventCreate") &&
+        CheckCublas(state, cublasCreate(&handle), "cublasCreate") &&
+        CheckCublas(state, cublasSetStream(handle, stream), "cublasSetStream") &&
+        CheckCublas(state, cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH), "cublasSetMathMode")) {
+      const int n = static_cast<int>(bench.p.n), m = static_cast<int>(bench.p.m), k = static_cast<int>(bench.p.k);
+      const float alpha = 1.0f, beta = 0.0f;
+      const auto* a = static_cast<const float*>(bench.stages->raw_pointer(bench.a.get()));
+      const auto* b = static_cast<const float*>(bench.stages->raw_pointer(bench.b.get()));
+      auto* c = static_cast<float*>(bench.stages->raw_pointer(bench.c.get()));
+      // Row-major C = A B is column-major C^T = B^T A^T: the row-major buffers passed as they are.
+      auto sgemm = [&] { return cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &alpha, b, n, a, k, &beta, c, n); };
+      if (CheckCublas(state, sgemm(), "cublasSgemm (warm-up)") &&
+          CheckCuda(state, cudaStreamSynchronize(stream), "warm-up")) {
+        for (auto _ : state) {
+          float ms = 0;
+          if (!CheckCuda(state, cudaEventRecord(start, stream), "cudaEventRecord") ||
+              !CheckCublas(state, sgemm(), "cublasSgemm") ||
+              !CheckCuda(state, cudaEventRecord(stop, stream), "cudaEventRecord") ||
+              !CheckCuda(state, cudaEventSynchronize(stop), "cublasSgemm") ||
+              !CheckCuda(state, cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime")) {
+            break;
+          }
+          state.SetIterationTime(double(ms) * 1e-3);
+        }
+      }
+      SetOpsCounter(state, bench.p.m);
     }
-    const int n = static_cast<int>(bench.p.n), m = static_cast<int>(bench.p.m), k = static_cast<int>(bench.p.k);
-    const float alpha = 1.0f, beta = 0.0f;
-    // Row-major C = A B is column-major C^T = B^T A^T: the row-major buffers passed as they are.
-    bench.Time(state, [&]() -> Status {
-      const cublasStatus_t st = cublasSgemm(raw, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &alpha, bench.b.as<float>(), n,
-                                            bench.a.as<float>(), k, &beta, bench.c.as<float>(), n);
-      if (st != CUBLAS_STATUS_SUCCESS) return Status::Internal("cublasSgemm: status " + std::to_string(int(st)));
-      return Status::Ok();
-    });
-    SetOpsCounter(state, bench.p.m);
+    if (handle != nullptr) (void)cublasDestroy(handle);
+    if (start != nullptr) (void)cudaEventDestroy(start);
+    if (stop != nullptr) (void)cudaEventDestroy(stop);
+    if (stream != nullptr) (void)cudaStreamDestroy(stream);
   });
 }
 

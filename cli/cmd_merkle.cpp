@@ -1,6 +1,7 @@
 // vcp merkle root | prove | verify: RFC 6962 Merkle trees over a text file of leaves, one hex-encoded leaf per
-// line, and RFC 9162 inclusion proofs over them. Leaf hash = SHA-256(0x00 || leaf bytes), exactly as the tile
-// commitments hash their leaves, so these commands double as a standalone RFC 6962 tool.
+// line ("-" alone for the empty leaf), and RFC 9162 inclusion proofs over them. Leaf hash = SHA-256(0x00 || leaf
+// bytes), exactly as the tile commitments hash their leaves, so these commands double as a standalone RFC 6962
+// tool.
 #include <charconv>
 #include <cstdint>
 #include <iostream>
@@ -18,9 +19,19 @@ namespace vcp::cli {
 
 namespace {
 
-// Leaf hashes of a file holding one hex leaf per line. A final newline is optional and CRLF line ends are
-// accepted; a blank line is an error because it is almost always a stray edit, and silently skipping it would
-// shift every later index.
+// A line (or --leaf value) holding only this is the empty leaf: zero bytes, which hex cannot write on a line of its
+// own without making a blank line mean something. RFC 6962's reference tree starts with the empty leaf.
+constexpr std::string_view kEmptyLeaf = "-";
+
+// The leaf bytes a leaf file line or --leaf value stands for: hex, or kEmptyLeaf.
+Result<std::vector<uint8_t>> LeafBytes(std::string_view text, std::string_view what) {
+  if (text == kEmptyLeaf) return std::vector<uint8_t>{};
+  return FromHex(text, what);
+}
+
+// Leaf hashes of a file holding one hex leaf per line ("-" for the empty leaf). A final newline is optional and
+// CRLF line ends are accepted; a blank line is an error because it is almost always a stray edit, and silently
+// skipping it would shift every later index.
 Result<std::vector<Hash32>> ReadLeafFile(const std::string& path) {
   VCP_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path));
   const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
@@ -33,9 +44,10 @@ Result<std::vector<Hash32>> ReadLeafFile(const std::string& path) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     const std::string where = path + " line " + std::to_string(line_no);
     if (line.empty()) {
-      return Status::InvalidArgument(where + " is blank; every line must hold one leaf as hex digits");
+      return Status::InvalidArgument(where + " is blank; every line must hold one leaf as hex digits, or \"" +
+                                     std::string(kEmptyLeaf) + "\" alone for the empty leaf");
     }
-    VCP_ASSIGN_OR_RETURN(std::vector<uint8_t> leaf, FromHex(line, where));
+    VCP_ASSIGN_OR_RETURN(std::vector<uint8_t> leaf, LeafBytes(line, where));
     leaves.push_back(MerkleLeafHash(leaf));
   }
   return leaves;
@@ -88,7 +100,7 @@ int DoProve(const CliState& state, const std::string& path, uint64_t index) {
 struct VerifyFlags {
   uint64_t size = 0;
   uint64_t index = 0;
-  std::string leaf;   // leaf bytes, hex (may be empty: the empty leaf)
+  std::string leaf;   // leaf bytes, hex; "" or "-" is the empty leaf
   std::string root;   // 64 hex digits
   std::string proof;  // comma-separated hashes, bottom-up; empty for a one-leaf tree
 };
@@ -118,7 +130,7 @@ int DoVerify(const CliState& state, const VerifyFlags& f) {
                                                       " is out of range for --size " + std::to_string(f.size) +
                                                       " (indices 0.." + std::to_string(f.size - 1) + ")"));
   }
-  auto leaf = FromHex(f.leaf, "--leaf");
+  auto leaf = LeafBytes(f.leaf, "--leaf");
   if (!leaf.ok()) return ReportError(state, leaf.status());
   auto root = FixedFromHex<kHashBytes>(f.root, "--root");
   if (!root.ok()) return ReportError(state, root.status());
@@ -151,24 +163,28 @@ const CLI::Validator kUnsigned(
     },
     "");
 
+constexpr const char* kLeafFileHelp =
+    "leaf file: one leaf per line as hex digits, \"-\" alone for the empty leaf; no blank lines";
+
 }  // namespace
 
 void RegisterMerkleCommands(CLI::App& app, CliState& state) {
   CLI::App* merkle = app.add_subcommand(
-      "merkle", "RFC 6962 Merkle trees over a file of leaves, one hex-encoded leaf per line, and RFC 9162 inclusion "
-                "proofs (leaf hash = SHA-256(0x00 || leaf), node hash = SHA-256(0x01 || left || right))");
+      "merkle", "RFC 6962 Merkle trees over a file of leaves, one hex-encoded leaf per line (a line holding only "
+                "\"-\" is the empty leaf), and RFC 9162 inclusion proofs (leaf hash = SHA-256(0x00 || leaf), node "
+                "hash = SHA-256(0x01 || left || right))");
   merkle->require_subcommand(1);
 
   auto root_file = std::make_shared<std::string>();
   CLI::App* root = merkle->add_subcommand("root", "print the tree head (root hash, hex) of a leaf file");
-  root->add_option("FILE", *root_file, "leaf file: one leaf per line as hex; no blank lines")->required();
+  root->add_option("FILE", *root_file, kLeafFileHelp)->required();
   root->callback([&state, root_file] { state.exit_code = DoRoot(state, *root_file); });
 
   auto prove_file = std::make_shared<std::string>();
   auto prove_index = std::make_shared<uint64_t>(0);
   CLI::App* prove =
       merkle->add_subcommand("prove", "print the inclusion proof of one leaf, bottom-up, one hex hash per line");
-  prove->add_option("FILE", *prove_file, "leaf file: one leaf per line as hex; no blank lines")->required();
+  prove->add_option("FILE", *prove_file, kLeafFileHelp)->required();
   prove->add_option("--index", *prove_index, "0-based index of the leaf to prove")
       ->required()
       ->check(kUnsigned);
@@ -186,7 +202,8 @@ void RegisterMerkleCommands(CLI::App& app, CliState& state) {
       ->check(kUnsigned);
   // --leaf and --proof may be empty strings (the empty leaf, the one-leaf tree's proof), which CLI11's required()
   // would refuse, so their presence is checked by hand.
-  CLI::Option* leaf = verify->add_option("--leaf", flags->leaf, "REQUIRED: the leaf's bytes as hex (\"\" for the empty leaf)");
+  CLI::Option* leaf =
+      verify->add_option("--leaf", flags->leaf, "REQUIRED: the leaf's bytes as hex (\"\" or \"-\" for the empty leaf)");
   verify->add_option("--root", flags->root, "the tree head, 64 hex digits")->required();
   CLI::Option* proof = verify->add_option(
       "--proof", flags->proof, "REQUIRED: proof hashes, bottom-up, comma-separated (\"\" for a one-leaf tree)");

@@ -1,6 +1,6 @@
 // Input generation on the device: A and B from the workload's Philox key, element by element exactly as
 // lib/shared/philox_inputs.h defines them (the same header the CPU engine runs), so the bits equal the CPU's by
-// construction; tests/gpu/cuda_backend_test.cpp compares them byte for byte.
+// construction; tests/backend_stages_test.cpp compares them byte for byte.
 //
 // Row-major matrices: one thread per Philox block, which yields 16 int8 or 4 float elements, stored with one
 // 128-bit write (element 16b or 4b starts at byte 16b, so whole blocks are 16-byte aligned).
@@ -121,24 +121,23 @@ Status LaunchTransposed(shared::PhiloxKey key, uint32_t matrix, uint32_t rows, u
 }
 
 template <typename T>
-Status Generate(shared::PhiloxKey key, uint32_t m, uint32_t n, uint32_t k, T* a, T* b, BLayout b_layout,
-                cudaStream_t stream) {
-  VCP_RETURN_IF_ERROR(LaunchRowMajor<T>(key, shared::kMatrixA, uint64_t(m) * k, a, stream));
-  if (b_layout == BLayout::kRowMajor) return LaunchRowMajor<T>(key, shared::kMatrixB, uint64_t(k) * n, b, stream);
-  return LaunchTransposed<T>(key, shared::kMatrixB, k, n, b, stream);
+Status GenerateMatrix(shared::PhiloxKey key, uint32_t matrix, uint32_t rows, uint32_t cols, T* out, BLayout layout,
+                      cudaStream_t stream) {
+  if (rows == 0 || cols == 0) return Status::InvalidArgument("input generation: M, N and K must be at least 1");
+  if (layout == BLayout::kRowMajor) return LaunchRowMajor<T>(key, matrix, uint64_t(rows) * cols, out, stream);
+  return LaunchTransposed<T>(key, matrix, rows, cols, out, stream);
 }
 
 }  // namespace
 
-Status GenerateInputs(WorkloadKind kind, shared::PhiloxKey key, uint32_t m, uint32_t n, uint32_t k, void* a, void* b,
-                      BLayout b_layout, cudaStream_t stream) {
-  if (m == 0 || n == 0 || k == 0) {
-    return Status::InvalidArgument("input generation: M, N and K must be at least 1");
-  }
-  if (kind == WorkloadKind::kInt8) {
-    return Generate<int8_t>(key, m, n, k, static_cast<int8_t*>(a), static_cast<int8_t*>(b), b_layout, stream);
-  }
-  return Generate<float>(key, m, n, k, static_cast<float*>(a), static_cast<float*>(b), b_layout, stream);
+Status GenerateInt8Matrix(shared::PhiloxKey key, uint32_t matrix, uint32_t rows, uint32_t cols, int8_t* out,
+                          BLayout layout, cudaStream_t stream) {
+  return GenerateMatrix(key, matrix, rows, cols, out, layout, stream);
+}
+
+Status GenerateFp32Matrix(shared::PhiloxKey key, uint32_t matrix, uint32_t rows, uint32_t cols, float* out,
+                          BLayout layout, cudaStream_t stream) {
+  return GenerateMatrix(key, matrix, rows, cols, out, layout, stream);
 }
 
 }  // namespace vcp::cuda

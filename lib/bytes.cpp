@@ -1,5 +1,7 @@
 #include "vcp/bytes.h"
 
+#include <algorithm>
+
 namespace vcp {
 
 std::string ToHex(std::span<const uint8_t> bytes) {
@@ -40,53 +42,51 @@ Result<std::vector<uint8_t>> FromHex(std::string_view hex, std::string_view what
   return out;
 }
 
-Status ByteReader::Need(size_t n, std::string_view field) const {
+Status ByteReader::Need(size_t n, std::string_view field, std::string_view kind) const {
   if (remaining() < n) {
-    return Status::Corrupt(what_ + " is truncated: " + std::string(field) + " needs " + std::to_string(n) +
-                           " bytes at offset " + std::to_string(offset_) + " but only " +
+    return Status::Corrupt(what_ + " is truncated: " + std::string(field.empty() ? kind : field) + " needs " +
+                           std::to_string(n) + " bytes at offset " + std::to_string(offset_) + " but only " +
                            std::to_string(remaining()) + " remain");
   }
   return Status::Ok();
 }
 
-Status ByteReader::U8(uint8_t& v) {
-  VCP_RETURN_IF_ERROR(Need(1, "a u8 field"));
+Status ByteReader::U8(uint8_t& v, std::string_view field) {
+  VCP_RETURN_IF_ERROR(Need(1, field, "a u8 field"));
   v = bytes_[offset_++];
   return Status::Ok();
 }
 
-Status ByteReader::U16(uint16_t& v) {
-  VCP_RETURN_IF_ERROR(Need(2, "a u16 field"));
-  v = static_cast<uint16_t>(bytes_[offset_] | (bytes_[offset_ + 1] << 8));
+Status ByteReader::U16(uint16_t& v, std::string_view field) {
+  VCP_RETURN_IF_ERROR(Need(2, field, "a u16 field"));
+  v = LoadLe16(bytes_.subspan(offset_).first<2>());
   offset_ += 2;
   return Status::Ok();
 }
 
-Status ByteReader::U32(uint32_t& v) {
-  VCP_RETURN_IF_ERROR(Need(4, "a u32 field"));
-  v = 0;
-  for (int i = 0; i < 4; ++i) v |= uint32_t{bytes_[offset_ + i]} << (8 * i);
+Status ByteReader::U32(uint32_t& v, std::string_view field) {
+  VCP_RETURN_IF_ERROR(Need(4, field, "a u32 field"));
+  v = LoadLe32(bytes_.subspan(offset_).first<4>());
   offset_ += 4;
   return Status::Ok();
 }
 
-Status ByteReader::U64(uint64_t& v) {
-  VCP_RETURN_IF_ERROR(Need(8, "a u64 field"));
-  v = 0;
-  for (int i = 0; i < 8; ++i) v |= uint64_t{bytes_[offset_ + i]} << (8 * i);
+Status ByteReader::U64(uint64_t& v, std::string_view field) {
+  VCP_RETURN_IF_ERROR(Need(8, field, "a u64 field"));
+  v = LoadLe64(bytes_.subspan(offset_).first<8>());
   offset_ += 8;
   return Status::Ok();
 }
 
-Status ByteReader::Bytes(std::span<uint8_t> out) {
-  VCP_RETURN_IF_ERROR(Need(out.size(), std::to_string(out.size()) + "-byte field"));
-  for (size_t i = 0; i < out.size(); ++i) out[i] = bytes_[offset_ + i];
+Status ByteReader::Bytes(std::span<uint8_t> out, std::string_view field) {
+  VCP_RETURN_IF_ERROR(Need(out.size(), field, "a " + std::to_string(out.size()) + "-byte field"));
+  std::copy_n(bytes_.begin() + static_cast<std::ptrdiff_t>(offset_), out.size(), out.begin());
   offset_ += out.size();
   return Status::Ok();
 }
 
 Status ByteReader::Expect(std::string_view magic) {
-  VCP_RETURN_IF_ERROR(Need(magic.size(), "the magic \"" + std::string(magic) + "\""));
+  VCP_RETURN_IF_ERROR(Need(magic.size(), "the magic \"" + std::string(magic) + "\"", {}));
   for (size_t i = 0; i < magic.size(); ++i) {
     if (bytes_[offset_ + i] != static_cast<uint8_t>(magic[i])) {
       return Status::Corrupt(what_ + " does not start with the magic \"" + std::string(magic) + "\" (found " +

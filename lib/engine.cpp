@@ -1,4 +1,5 @@
-// Backend selection, running a workload, and the verifier's check of an opening.
+// Backend selection, running a workload (through the one pipeline, lib/pipeline.cpp), and the verifier's check
+// of an opening.
 #include "vcp/engine.h"
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 
 #include "backend.h"
 #include "parallel.h"
+#include "pipeline.h"
 #include "tile_recompute.h"
 #include "vcp/bytes.h"
 
@@ -30,14 +32,19 @@ Result<BackendChoice> ParseBackendChoice(std::string_view name) {
 
 namespace {
 
-Result<DeviceInfo> Probe(const Backend& backend, const RunOptions& options) {
+Result<DeviceInfo> Probe(const BackendStages& backend, const RunOptions& options) {
   VCP_ASSIGN_OR_RETURN(DeviceInfo info, backend.probe());
-  if (info.backend == "cpu") info.compute_units = ResolveThreads(options.threads);
+  if (&backend == &CpuBackend()) info.compute_units = ResolveThreads(options.threads);
   return info;
 }
 
+Result<DeviceInfo> ProbeCuda(const RunOptions& options) {
+  VCP_ASSIGN_OR_RETURN(const BackendStages* cuda, CudaBackend());
+  return Probe(*cuda, options);
+}
+
 // The backend that will run, and its description; explicit choices beat VCP_BACKEND, which beats auto.
-Result<std::pair<const Backend*, DeviceInfo>> Resolve(const RunOptions& options) {
+Result<std::pair<const BackendStages*, DeviceInfo>> Resolve(const RunOptions& options) {
   BackendChoice choice = options.backend;
   std::string why;
   if (choice == BackendChoice::kAuto) {
@@ -55,18 +62,18 @@ Result<std::pair<const Backend*, DeviceInfo>> Resolve(const RunOptions& options)
     info.selection_note = "CPU engine (" + why + ")";
     return std::make_pair(&CpuBackend(), info);
   }
-  auto cuda = Probe(CudaBackend(), options);
+  auto cuda = ProbeCuda(options);
   if (choice == BackendChoice::kCuda) {
     if (!cuda.ok()) {
-      return Status::Unavailable("the CUDA backend was requested (" + why + ") but no usable GPU is here: " +
+      return Status::Unavailable("the CUDA backend was requested (" + why + ") but cannot run here: " +
                                  std::string(cuda.status().message()) + "; use --backend cpu or auto");
     }
     cuda->selection_note = "CUDA backend (" + why + ")";
-    return std::make_pair(&CudaBackend(), *cuda);
+    return std::make_pair(*CudaBackend(), *cuda);
   }
   if (cuda.ok()) {
     cuda->selection_note = "CUDA backend (auto: a usable GPU was found)";
-    return std::make_pair(&CudaBackend(), *cuda);
+    return std::make_pair(*CudaBackend(), *cuda);
   }
   VCP_ASSIGN_OR_RETURN(DeviceInfo info, Probe(CpuBackend(), options));
   info.selection_note = "CPU engine (auto: " + std::string(cuda.status().message()) + ")";
@@ -87,10 +94,10 @@ Result<std::unique_ptr<Commitment>> RunWorkload(const WorkloadParams& params, co
                                    " is negative; use 0 for all hardware threads or a positive count");
   }
   VCP_ASSIGN_OR_RETURN(auto resolved, Resolve(options));
-  // A, B and C are sized by the (validated) workload and checked against physical memory, but a cgroup or
-  // overcommit limit can still refuse them: that is an error to report, not an exception to let escape.
+  // Buffers are sized by the (validated) workload and checked against memory by each backend, but a container's
+  // limit can still refuse them: that is an error to report, not an exception to let escape.
   try {
-    return resolved.first->run(params, options, resolved.second);
+    return RunPipeline(*resolved.first, params, resolved.second, options.threads);
   } catch (const std::bad_alloc&) {
     return Status::ResourceExhausted("out of memory running " + std::string(WorkloadName(params.kind)) + " " +
                                      std::to_string(params.m) + " x " + std::to_string(params.n) + " x " +

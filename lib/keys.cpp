@@ -81,8 +81,33 @@ std::string ExpectedFormat(std::string_view prefix) {
   return "expected \"" + std::string(prefix) + "\" followed by 64 hex digits and an optional newline";
 }
 
+// Reads from `fd` into buffer[0, capacity) until end of file or the buffer is full; `length` is what was read.
+Status ReadUpTo(int fd, const std::filesystem::path& file, uint8_t* buffer, size_t capacity, size_t& length) {
+  length = 0;
+  while (length < capacity) {
+    ssize_t n = ::read(fd, buffer + length, capacity - length);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::IoError("cannot read secret key file " + file.string() + ": " + std::strerror(errno));
+    if (n == 0) break;
+    length += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+bool StartsWith(const uint8_t* text, size_t length, std::string_view prefix) {
+  return length >= prefix.size() && std::memcmp(text, prefix.data(), prefix.size()) == 0;
+}
+
+// A public key file where the secret key is needed: said as such, since chmod advice would mislead (a public key
+// is meant to be readable; the fix is to give the other file).
+Status PublicKeyGivenForSecret(const std::filesystem::path& file) {
+  return Status::InvalidArgument(file.string() + " is a public key; signing needs the secret key file vcp.key " +
+                                 "written by vcp keygen");
+}
+
 // Reads a secret key file into `text` (sodium_malloc memory) after checking, on the opened descriptor itself
 // (so the file checked is the file read), that it is a regular file no one but the owner can read or write.
+// A file readable by others is only read as far as the public prefix, to tell a public key file apart.
 Status ReadSecretKeyFile(const std::filesystem::path& file, SecureBuffer& text, size_t& length) {
   int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::IoError("cannot read secret key file " + file.string() + ": " + std::strerror(errno));
@@ -93,21 +118,16 @@ Status ReadSecretKeyFile(const std::filesystem::path& file, SecureBuffer& text, 
   } else if (!S_ISREG(st.st_mode)) {
     status = Status::InvalidArgument("secret key file " + file.string() + " is not a regular file");
   } else if ((st.st_mode & 077) != 0) {
-    status = Status::InvalidArgument("secret key file " + file.string() + " has mode " + OctalMode(st.st_mode) +
-                                     ": it must not be readable, writable or executable by group or others; " +
-                                     "run chmod 600 " + file.string());
-  } else {
-    length = 0;
-    for (;;) {
-      ssize_t n = ::read(fd, text.data() + length, text.size() - length);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        status = Status::IoError("cannot read secret key file " + file.string() + ": " + std::strerror(errno));
-        break;
-      }
-      length += static_cast<size_t>(n);
-      if (n == 0 || length == text.size()) break;
+    status = ReadUpTo(fd, file, text.data(), kPublicPrefix.size(), length);
+    if (status.ok() && StartsWith(text.data(), length, kPublicPrefix)) {
+      status = PublicKeyGivenForSecret(file);
+    } else if (status.ok()) {
+      status = Status::InvalidArgument("secret key file " + file.string() + " has mode " + OctalMode(st.st_mode) +
+                                       ": it must not be readable, writable or executable by group or others; " +
+                                       "run chmod 600 " + file.string());
     }
+  } else {
+    status = ReadUpTo(fd, file, text.data(), text.size(), length);
   }
   ::close(fd);
   return status;
@@ -224,8 +244,9 @@ Status SaveKeyPair(const SecretKey& key, const std::filesystem::path& dir) {
     const std::filesystem::file_status st = std::filesystem::symlink_status(file, ec);
     if (st.type() == std::filesystem::file_type::not_found) continue;
     if (ec) return Status::IoError("cannot check whether " + file.string() + " exists: " + ec.message());
-    return Status::IoError("refusing to overwrite existing key file " + file.string() +
-                           ": move it away or choose another directory");
+    // The caller chose a directory that already holds a key: a wrong argument, not a failing disk.
+    return Status::InvalidArgument("refusing to overwrite existing key file " + file.string() +
+                                   ": move it away or choose another directory");
   }
 
   // The secret line is built in guarded memory: prefix, hex of the seed (the first half of libsodium's
@@ -256,7 +277,7 @@ Result<SecretKey> LoadSecretKey(const std::filesystem::path& file) {
   if (!text.ok() || !seed.ok()) return OutOfSecureMemory();
   size_t length = 0;
   VCP_RETURN_IF_ERROR(ReadSecretKeyFile(file, text, length));
-
+  if (StartsWith(text.data(), length, kPublicPrefix)) return PublicKeyGivenForSecret(file);
   VCP_RETURN_IF_ERROR(
       ParseKeyText("secret key file " + file.string(), kSecretPrefix, text.data(), length, seed.data()));
   return SecretKey::FromSeed(std::span<const uint8_t, 32>(seed.data(), kSeedBytes));
@@ -265,10 +286,69 @@ Result<SecretKey> LoadSecretKey(const std::filesystem::path& file) {
 Result<PublicKey> LoadPublicKey(const std::filesystem::path& file) {
   // The cap is generous so that a file with trailing junk gets the parser's precise message, not a size error.
   VCP_ASSIGN_OR_RETURN(std::vector<uint8_t> text, ReadFileBytes(file, 4096));
+  if (StartsWith(text.data(), text.size(), kSecretPrefix)) {
+    // A secret key read by mistake: wipe it before the buffer goes back to the heap.
+    sodium_memzero(text.data(), text.size());
+    return Status::InvalidArgument(file.string() + " is a secret key; a public key is expected here: the vcp.pub "
+                                   "file beside it, its directory, or the 64 hex digits vcp keygen printed. Keep "
+                                   "the secret key private");
+  }
   PublicKey key{};
   VCP_RETURN_IF_ERROR(
       ParseKeyText("public key file " + file.string(), kPublicPrefix, text.data(), text.size(), key.data()));
   return key;
+}
+
+namespace {
+
+// A directory argument names the key pair vcp keygen wrote there; anything else is taken as the file itself.
+Result<std::filesystem::path> KeyFileFromArgument(std::string_view argument, const char* name) {
+  if (argument.empty()) {
+    return Status::InvalidArgument(std::string("empty key argument: give a ") + name +
+                                   " file or the directory vcp keygen wrote");
+  }
+  const std::filesystem::path path(argument);
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) return path;  // on error, loading the file reports the reason
+  const std::filesystem::path file = path / name;
+  if (!std::filesystem::exists(file, ec)) {
+    return Status::InvalidArgument("directory " + path.string() + " holds no " + name +
+                                   ": give the directory vcp keygen --out wrote, or the key file itself");
+  }
+  return file;
+}
+
+bool IsHexText(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  });
+}
+
+}  // namespace
+
+Result<PublicKey> ResolvePublicKey(std::string_view argument) {
+  if (argument.size() == kHexDigits && IsHexText(argument)) {
+    return FixedFromHex<kPublicKeyBytes>(argument, "public key");
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::path(argument), ec)) {
+    std::string what = "public key '";
+    what.append(argument).append("'");
+    if (IsHexText(argument)) {
+      return Status::InvalidArgument(what + " has " + std::to_string(argument.size()) +
+                                     " hex digits; a public key in hex has 64 (as vcp keygen prints it)");
+    }
+    return Status::InvalidArgument(what + " is not 64 hex digits and no such file or directory " +
+                                   "exists; give the hex key vcp keygen printed, a vcp.pub file, or the directory " +
+                                   "holding vcp.pub");
+  }
+  VCP_ASSIGN_OR_RETURN(std::filesystem::path file, KeyFileFromArgument(argument, "vcp.pub"));
+  return LoadPublicKey(file);
+}
+
+Result<SecretKey> ResolveSecretKey(std::string_view argument) {
+  VCP_ASSIGN_OR_RETURN(std::filesystem::path file, KeyFileFromArgument(argument, "vcp.key"));
+  return LoadSecretKey(file);
 }
 
 }  // namespace vcp

@@ -156,19 +156,22 @@ Hash32 MerkleNodeHash(const Hash32& left, const Hash32& right) {
 
 Hash32 MerkleEmptyRoot() { return Sha256({}); }
 
+void HashLevel(std::span<const Hash32> below, std::span<Hash32> above, int threads) {
+  const uint64_t below_size = below.size();
+  ParallelFor(above.size(), threads, kParallelGrain, [&](uint64_t begin, uint64_t end) {
+    for (uint64_t j = begin; j < end; ++j) {
+      // An unpaired last node is promoted unchanged (RFC 6962's split; see the file comment).
+      above[j] = 2 * j + 1 < below_size ? MerkleNodeHash(below[2 * j], below[2 * j + 1]) : below[2 * j];
+    }
+  });
+}
+
 MerkleTree MerkleTree::Build(std::vector<Hash32> leaf_hashes, int threads) {
   MerkleTree tree;
   tree.levels_.push_back(std::move(leaf_hashes));
   while (tree.levels_.back().size() > 1) {
-    const std::vector<Hash32>& below = tree.levels_.back();
-    const uint64_t below_size = below.size();
-    std::vector<Hash32> level((below_size + 1) / 2);
-    ParallelFor(level.size(), threads, kParallelGrain, [&](uint64_t begin, uint64_t end) {
-      for (uint64_t j = begin; j < end; ++j) {
-        // An unpaired last node is promoted unchanged (RFC 6962's split; see the file comment).
-        level[j] = 2 * j + 1 < below_size ? MerkleNodeHash(below[2 * j], below[2 * j + 1]) : below[2 * j];
-      }
-    });
+    std::vector<Hash32> level((tree.levels_.back().size() + 1) / 2);
+    HashLevel(tree.levels_.back(), level, threads);
     tree.levels_.push_back(std::move(level));
   }
   return tree;

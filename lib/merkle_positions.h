@@ -10,9 +10,15 @@
 #include <span>
 #include <vector>
 
+#include "vcp/hash.h"
 #include "vcp/status.h"
 
 namespace vcp {
+
+// Level h + 1 from level h: above[j] = NODE(below[2j], below[2j + 1]), or below[2j] carried up when it is unpaired.
+// above holds ceil(below.size() / 2) nodes. threads = 0: all hardware threads. (MerkleTree::Build and the CPU
+// backend's level stage.)
+void HashLevel(std::span<const Hash32> below, std::span<Hash32> above, int threads);
 
 // Sizes of levels 0, 1, ..., top: n, ceil(n / 2), ..., 1. Requires n >= 1.
 std::vector<uint64_t> MerkleLevelSizes(uint64_t leaf_count);

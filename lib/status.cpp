@@ -2,8 +2,7 @@
 
 namespace vcp {
 
-namespace {
-const char* CodeName(StatusCode code) {
+std::string_view StatusCodeName(StatusCode code) {
   switch (code) {
     case StatusCode::kOk: return "OK";
     case StatusCode::kInvalidArgument: return "invalid argument";
@@ -16,11 +15,10 @@ const char* CodeName(StatusCode code) {
   }
   return "unknown";
 }
-}  // namespace
 
 std::string Status::ToString() const {
   if (ok()) return "OK";
-  return std::string(CodeName(code())) + ": " + std::string(message());
+  return std::string(StatusCodeName(code())) + ": " + std::string(message());
 }
 
 Status Status::WithContext(std::string_view context) const {

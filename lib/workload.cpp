@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <iterator>
 #include <new>
 
 #include "cpu/gemm.h"
@@ -14,30 +15,92 @@
 #include "shared/philox_inputs.h"
 #include "tile_recompute.h"
 #include "vcp/bytes.h"
+#include "workload_table.h"
 
 static_assert(std::endian::native == std::endian::little,
               "vcp writes C's 4-byte elements to leaves straight from memory; a big-endian host needs byte swaps");
 
 namespace vcp {
 
-std::string_view WorkloadName(WorkloadKind kind) {
-  switch (kind) {
-    case WorkloadKind::kInt8: return "int8";
-    case WorkloadKind::kFp32Ordered: return "fp32-ordered";
+namespace {
+
+// ---- the table of workload definitions (CPU half; see lib/workload_table.h) ----
+
+void FillInt8Elements(shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t count, void* out) {
+  cpu::FillInt8(key, matrix, first, count, static_cast<int8_t*>(out));
+}
+void FillFp32Elements(shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t count, void* out) {
+  cpu::FillFp32(key, matrix, first, count, static_cast<float*>(out));
+}
+void GemmInt8Elements(uint64_t m, uint64_t n, uint64_t k, const void* a, uint64_t lda, const void* b, uint64_t ldb,
+                      uint32_t* c, uint64_t ldc) {
+  cpu::GemmInt8(cpu::BestInt8Tier(), m, n, k, static_cast<const int8_t*>(a), lda, static_cast<const int8_t*>(b), ldb,
+                reinterpret_cast<int32_t*>(c), ldc);
+}
+void GemmFp32Elements(uint64_t m, uint64_t n, uint64_t k, const void* a, uint64_t lda, const void* b, uint64_t ldb,
+                      uint32_t* c, uint64_t ldc) {
+  cpu::GemmFp32Ordered(cpu::BestFp32Tier(), m, n, k, static_cast<const float*>(a), lda, static_cast<const float*>(b),
+                       ldb, reinterpret_cast<float*>(c), ldc);
+}
+
+// One entry per WorkloadKind, in kWorkloadKinds order.
+constexpr CpuWorkload kCpuWorkloads[] = {
+    {{WorkloadKind::kInt8, "int8", 1, kMaxInt8K, "so that K * 128 * 128 fits int32 and accumulation stays exact"}, shared::kInt8PerBlock, &FillInt8Elements, &GemmInt8Elements,
+     &cpu::BestInt8Tier},
+    {{WorkloadKind::kFp32Ordered, "fp32-ordered", 4, kMaxDimension, ""}, shared::kFp32PerBlock, &FillFp32Elements,
+     &GemmFp32Elements, &cpu::BestFp32Tier},
+};
+
+constexpr bool CoversEveryKind() {
+  if (std::size(kCpuWorkloads) != kWorkloadKinds.size()) return false;
+  for (size_t i = 0; i < kWorkloadKinds.size(); ++i) {
+    if (kCpuWorkloads[i].info.kind != kWorkloadKinds[i]) return false;
   }
-  return "unknown";
+  return true;
+}
+static_assert(CoversEveryKind(), "kCpuWorkloads needs exactly one entry per WorkloadKind, in kWorkloadKinds order");
+
+std::string AllowedWorkloads(bool with_ids) {
+  std::string allowed;
+  for (const CpuWorkload& w : kCpuWorkloads) {
+    if (!allowed.empty()) allowed += ", ";
+    allowed += with_ids ? std::to_string(static_cast<int>(w.info.kind)) + " (" + std::string(w.info.name) + ")"
+                        : std::string(w.info.name);
+  }
+  return allowed;
+}
+
+}  // namespace
+
+const CpuWorkload* FindCpuWorkload(WorkloadKind kind) {
+  for (const CpuWorkload& w : kCpuWorkloads) {
+    if (w.info.kind == kind) return &w;
+  }
+  return nullptr;
+}
+
+const WorkloadInfo* FindWorkload(WorkloadKind kind) {
+  const CpuWorkload* w = FindCpuWorkload(kind);
+  return w == nullptr ? nullptr : &w->info;
+}
+
+std::string_view WorkloadName(WorkloadKind kind) {
+  const WorkloadInfo* info = FindWorkload(kind);
+  return info == nullptr ? std::string_view("unknown") : info->name;
 }
 
 Result<WorkloadKind> ParseWorkloadKind(std::string_view name) {
-  if (name == "int8") return WorkloadKind::kInt8;
-  if (name == "fp32-ordered") return WorkloadKind::kFp32Ordered;
-  return Status::InvalidArgument("unknown workload '" + std::string(name) + "'; allowed: int8, fp32-ordered");
+  for (const CpuWorkload& w : kCpuWorkloads) {
+    if (w.info.name == name) return w.info.kind;
+  }
+  return Status::InvalidArgument("unknown workload '" + std::string(name) + "'; allowed: " + AllowedWorkloads(false));
 }
 
 Status ValidateWorkload(const WorkloadParams& p) {
-  if (p.kind != WorkloadKind::kInt8 && p.kind != WorkloadKind::kFp32Ordered) {
+  const WorkloadInfo* info = FindWorkload(p.kind);
+  if (info == nullptr) {
     return Status::InvalidArgument("workload id " + std::to_string(static_cast<int>(p.kind)) +
-                                   " is unknown; allowed: 1 (int8), 2 (fp32-ordered)");
+                                   " is unknown; allowed: " + AllowedWorkloads(true));
   }
   const struct {
     const char* name;
@@ -50,10 +113,10 @@ Status ValidateWorkload(const WorkloadParams& p) {
                                      std::to_string(kMaxDimension) + "]");
     }
   }
-  if (p.kind == WorkloadKind::kInt8 && p.k > kMaxInt8K) {
-    return Status::InvalidArgument("K = " + std::to_string(p.k) + " is too large for int8: K must be at most " +
-                                   std::to_string(kMaxInt8K) +
-                                   " so that K * 128 * 128 fits int32 and accumulation stays exact");
+  if (p.k > info->max_k) {
+    return Status::InvalidArgument("K = " + std::to_string(p.k) + " is too large for " + std::string(info->name) +
+                                   ": K must be at most " + std::to_string(info->max_k) + " " +
+                                   std::string(info->max_k_reason));
   }
   if (p.tile < kMinTile || p.tile > kMaxTile || !std::has_single_bit(p.tile)) {
     return Status::InvalidArgument("tile size T = " + std::to_string(p.tile) +
@@ -83,8 +146,8 @@ InputKey DeriveInputKey(const WorkloadParams& p) {
   w.U32(p.k);
   const Hash32 d = TaggedHash("vcp.v1.input-key", w.bytes());
   InputKey key;
-  key.k0 = uint32_t{d[0]} | uint32_t{d[1]} << 8 | uint32_t{d[2]} << 16 | uint32_t{d[3]} << 24;
-  key.k1 = uint32_t{d[4]} | uint32_t{d[5]} << 8 | uint32_t{d[6]} << 16 | uint32_t{d[7]} << 24;
+  key.k0 = LoadLe32(std::span(d).subspan<0, 4>());
+  key.k1 = LoadLe32(std::span(d).subspan<4, 4>());
   return key;
 }
 
@@ -106,115 +169,127 @@ Status CheckSize(std::string_view what, uint64_t have, uint64_t need) {
 // Rows of C per parallel chunk: enough that each chunk amortises packing B.
 constexpr uint64_t kRowGrain = 32;
 
-}  // namespace
-
-namespace {
-// Whole-matrix generation for either element type: chunks of whole Philox blocks, so each thread computes every
-// block it touches exactly once. fill(key, matrix, first, count, out) is cpu::FillInt8 or cpu::FillFp32.
-template <typename T, typename Fill>
-Status Generate(const WorkloadParams& p, Matrix which, std::span<T> out, int threads, uint64_t per_block,
-                const Fill& fill) {
+// The workload's entry (ValidateWorkload has refused unknown ids), checked to be `expected` when one is given.
+Result<const CpuWorkload*> EntryFor(const WorkloadParams& p, const WorkloadKind* expected, std::string_view caller) {
   VCP_RETURN_IF_ERROR(ValidateWorkload(p));
+  if (expected != nullptr && p.kind != *expected) {
+    return Status::InvalidArgument(std::string(caller) + " needs an " + std::string(WorkloadName(*expected)) +
+                                   " workload, not " + std::string(WorkloadName(p.kind)) +
+                                   "; use GenerateInput / ComputeOutput for any workload");
+  }
+  return FindCpuWorkload(p.kind);
+}
+
+// Whole-matrix generation: chunks of whole Philox blocks, so each thread computes every block it touches exactly
+// once. out holds count elements of w.info.input_bytes each.
+Status GenerateWith(const CpuWorkload& w, const WorkloadParams& p, Matrix which, void* out, uint64_t out_elements,
+                    int threads) {
   const uint64_t count = RowsOf(p, which) * ColsOf(p, which);
-  VCP_RETURN_IF_ERROR(CheckSize(which == Matrix::kA ? "A" : "B", out.size(), count));
+  VCP_RETURN_IF_ERROR(CheckSize(which == Matrix::kA ? "A" : "B", out_elements, count));
   const shared::PhiloxKey key = ToPhilox(DeriveInputKey(p));
   const auto matrix = static_cast<uint32_t>(which);
+  const uint64_t per_block = w.per_philox_block;
   const uint64_t blocks = (count + per_block - 1) / per_block;
+  auto* bytes = static_cast<uint8_t*>(out);
   ParallelFor(blocks, threads, 4096, [&](uint64_t b0, uint64_t b1) {
     const uint64_t first = b0 * per_block;
     const uint64_t last = std::min(count, b1 * per_block);
-    fill(key, matrix, first, last - first, out.data() + first);
+    w.fill(key, matrix, first, last - first, bytes + first * w.info.input_bytes);
   });
   return Status::Ok();
 }
+
+// c (M, N) = a (M, K) * b (K, N), split across threads by rows of C.
+Status ComputeWith(const CpuWorkload& w, const WorkloadParams& p, const void* a, uint64_t a_elements, const void* b,
+                   uint64_t b_elements, uint32_t* c, uint64_t c_elements, int threads) {
+  VCP_RETURN_IF_ERROR(CheckSize("A", a_elements, uint64_t{p.m} * p.k));
+  VCP_RETURN_IF_ERROR(CheckSize("B", b_elements, uint64_t{p.k} * p.n));
+  VCP_RETURN_IF_ERROR(CheckSize("C", c_elements, uint64_t{p.m} * p.n));
+  const auto* a_bytes = static_cast<const uint8_t*>(a);
+  ParallelFor(p.m, threads, kRowGrain, [&](uint64_t r0, uint64_t r1) {
+    w.gemm(r1 - r0, p.n, p.k, a_bytes + r0 * p.k * w.info.input_bytes, p.k, b, p.n, c + r0 * p.n, p.n);
+  });
+  return Status::Ok();
+}
+
+constexpr WorkloadKind kInt8Kind = WorkloadKind::kInt8;
+constexpr WorkloadKind kFp32Kind = WorkloadKind::kFp32Ordered;
+
 }  // namespace
 
+Status GenerateInput(const WorkloadParams& p, Matrix which, std::span<uint8_t> out, int threads) {
+  VCP_ASSIGN_OR_RETURN(const CpuWorkload* w, EntryFor(p, nullptr, "GenerateInput"));
+  if (out.size() % w->info.input_bytes != 0) {
+    return Status::InvalidArgument("the output holds " + std::to_string(out.size()) + " bytes, not a whole number of " +
+                                   std::to_string(w->info.input_bytes) + "-byte elements");
+  }
+  return GenerateWith(*w, p, which, out.data(), out.size() / w->info.input_bytes, threads);
+}
+
+Status ComputeOutput(const WorkloadParams& p, std::span<const uint8_t> a, std::span<const uint8_t> b,
+                     std::span<uint32_t> c, int threads) {
+  VCP_ASSIGN_OR_RETURN(const CpuWorkload* w, EntryFor(p, nullptr, "ComputeOutput"));
+  const uint32_t e = w->info.input_bytes;
+  if (a.size() % e != 0 || b.size() % e != 0) {
+    return Status::InvalidArgument("A and B must hold whole " + std::to_string(e) + "-byte elements; they hold " +
+                                   std::to_string(a.size()) + " and " + std::to_string(b.size()) + " bytes");
+  }
+  return ComputeWith(*w, p, a.data(), a.size() / e, b.data(), b.size() / e, c.data(), c.size(), threads);
+}
+
 Status GenerateInt8(const WorkloadParams& p, Matrix which, std::span<int8_t> out, int threads) {
-  return Generate(p, which, out, threads, shared::kInt8PerBlock, cpu::FillInt8);
+  VCP_ASSIGN_OR_RETURN(const CpuWorkload* w, EntryFor(p, &kInt8Kind, "GenerateInt8"));
+  return GenerateWith(*w, p, which, out.data(), out.size(), threads);
 }
 
 Status GenerateFp32(const WorkloadParams& p, Matrix which, std::span<float> out, int threads) {
-  return Generate(p, which, out, threads, shared::kFp32PerBlock, cpu::FillFp32);
+  VCP_ASSIGN_OR_RETURN(const CpuWorkload* w, EntryFor(p, &kFp32Kind, "GenerateFp32"));
+  return GenerateWith(*w, p, which, out.data(), out.size(), threads);
 }
 
 Status ComputeInt8(const WorkloadParams& p, std::span<const int8_t> a, std::span<const int8_t> b,
                    std::span<int32_t> c, int threads) {
-  VCP_RETURN_IF_ERROR(ValidateWorkload(p));
-  if (p.kind != WorkloadKind::kInt8) return Status::InvalidArgument("ComputeInt8 needs an int8 workload");
-  VCP_RETURN_IF_ERROR(CheckSize("A", a.size(), uint64_t{p.m} * p.k));
-  VCP_RETURN_IF_ERROR(CheckSize("B", b.size(), uint64_t{p.k} * p.n));
-  VCP_RETURN_IF_ERROR(CheckSize("C", c.size(), uint64_t{p.m} * p.n));
-  const cpu::Tier tier = cpu::BestInt8Tier();
-  ParallelFor(p.m, threads, kRowGrain, [&](uint64_t r0, uint64_t r1) {
-    cpu::GemmInt8(tier, r1 - r0, p.n, p.k, a.data() + r0 * p.k, p.k, b.data(), p.n, c.data() + r0 * p.n, p.n);
-  });
-  return Status::Ok();
+  VCP_ASSIGN_OR_RETURN(const CpuWorkload* w, EntryFor(p, &kInt8Kind, "ComputeInt8"));
+  return ComputeWith(*w, p, a.data(), a.size(), b.data(), b.size(), reinterpret_cast<uint32_t*>(c.data()), c.size(),
+                     threads);
 }
 
 Status ComputeFp32(const WorkloadParams& p, std::span<const float> a, std::span<const float> b, std::span<float> c,
                    int threads) {
-  VCP_RETURN_IF_ERROR(ValidateWorkload(p));
-  if (p.kind != WorkloadKind::kFp32Ordered) return Status::InvalidArgument("ComputeFp32 needs an fp32-ordered workload");
-  VCP_RETURN_IF_ERROR(CheckSize("A", a.size(), uint64_t{p.m} * p.k));
-  VCP_RETURN_IF_ERROR(CheckSize("B", b.size(), uint64_t{p.k} * p.n));
-  VCP_RETURN_IF_ERROR(CheckSize("C", c.size(), uint64_t{p.m} * p.n));
-  const cpu::Tier tier = cpu::BestFp32Tier();
-  ParallelFor(p.m, threads, kRowGrain, [&](uint64_t r0, uint64_t r1) {
-    cpu::GemmFp32Ordered(tier, r1 - r0, p.n, p.k, a.data() + r0 * p.k, p.k, b.data(), p.n, c.data() + r0 * p.n, p.n);
-  });
-  return Status::Ok();
+  VCP_ASSIGN_OR_RETURN(const CpuWorkload* w, EntryFor(p, &kFp32Kind, "ComputeFp32"));
+  return ComputeWith(*w, p, a.data(), a.size(), b.data(), b.size(), reinterpret_cast<uint32_t*>(c.data()), c.size(),
+                     threads);
 }
-
-namespace {
-
-// The tile's rows of A, a (rows, K), and its columns of B, b (K, cols): each is a run of consecutive indices per
-// row of the source matrix, so only the needed Philox blocks are computed; then c (rows, cols) = a * b, copied
-// into out as 4-byte words. fill is cpu::FillInt8 / FillFp32, gemm calls the matching cpu::Gemm*.
-template <typename In, typename Acc, typename Fill, typename Gemm>
-void RecomputeTile(const WorkloadParams& p, const Tile& t, std::vector<In>& a, std::vector<In>& b,
-                   std::vector<Acc>& c, const Fill& fill, const Gemm& gemm, std::vector<uint32_t>& out) {
-  const shared::PhiloxKey key = ToPhilox(DeriveInputKey(p));
-  const uint64_t k = p.k;
-  a.resize(t.rows * k);
-  b.resize(k * t.cols);
-  c.resize(out.size());
-  for (uint64_t r = 0; r < t.rows; ++r) fill(key, shared::kMatrixA, (t.row0 + r) * k, k, a.data() + r * k);
-  for (uint64_t kk = 0; kk < k; ++kk) fill(key, shared::kMatrixB, kk * p.n + t.col0, t.cols, b.data() + kk * t.cols);
-  gemm(t.rows, t.cols, k, a.data(), b.data(), c.data());
-  std::memcpy(out.data(), c.data(), out.size() * sizeof(Acc));
-}
-
-}  // namespace
 
 Status ComputeTileInto(const WorkloadParams& p, uint64_t tile_index, TileScratch& scratch, std::vector<uint32_t>& out) {
-  VCP_RETURN_IF_ERROR(ValidateWorkload(p));
+  VCP_ASSIGN_OR_RETURN(const CpuWorkload* w, EntryFor(p, nullptr, "ComputeTileInto"));
   const uint64_t leaves = TileGridOf(p).leaf_count();
   if (tile_index >= leaves) {
     return Status::InvalidArgument("tile index " + std::to_string(tile_index) + " is out of range; this workload has " +
                                    std::to_string(leaves) + " tiles (0.." + std::to_string(leaves - 1) + ")");
   }
   const Tile t = TileAt(p, tile_index);
-  // The tile's rows of A and columns of B hold up to T * K elements each (2^28 at the limits): running out of
-  // memory is this tile's error, not an exception for the caller.
+  const shared::PhiloxKey key = ToPhilox(DeriveInputKey(p));
+  const uint64_t k = p.k, e = w->info.input_bytes;
+  // The tile's rows of A, a (rows, K), and its columns of B, b (K, cols): each is a run of consecutive indices per
+  // row of the source matrix, so only the needed Philox blocks are computed; then the tile (rows, cols) = a * b.
+  // They hold up to T * K elements each (2^28 at the limits): running out of memory is this tile's error, not an
+  // exception for the caller.
   try {
+    scratch.a.resize(t.rows * k * e);
+    scratch.b.resize(k * t.cols * e);
     out.resize(uint64_t{t.rows} * t.cols);
-    if (p.kind == WorkloadKind::kInt8) {
-      RecomputeTile(p, t, scratch.a_int8, scratch.b_int8, scratch.c_int32, cpu::FillInt8,
-                    [](uint64_t m, uint64_t n, uint64_t k, const int8_t* a, const int8_t* b, int32_t* c) {
-                      cpu::GemmInt8(cpu::BestInt8Tier(), m, n, k, a, k, b, n, c, n);
-                    },
-                    out);
-    } else {
-      RecomputeTile(p, t, scratch.a_fp32, scratch.b_fp32, scratch.c_fp32, cpu::FillFp32,
-                    [](uint64_t m, uint64_t n, uint64_t k, const float* a, const float* b, float* c) {
-                      cpu::GemmFp32Ordered(cpu::BestFp32Tier(), m, n, k, a, k, b, n, c, n);
-                    },
-                    out);
-    }
   } catch (const std::bad_alloc&) {
     return Status::ResourceExhausted("out of memory recomputing tile " + std::to_string(tile_index) + " (T = " +
                                      std::to_string(p.tile) + ", K = " + std::to_string(p.k) + ")");
   }
+  for (uint64_t r = 0; r < t.rows; ++r) {
+    w->fill(key, shared::kMatrixA, (t.row0 + r) * k, k, scratch.a.data() + r * k * e);
+  }
+  for (uint64_t kk = 0; kk < k; ++kk) {
+    w->fill(key, shared::kMatrixB, kk * p.n + t.col0, t.cols, scratch.b.data() + kk * t.cols * e);
+  }
+  w->gemm(t.rows, t.cols, k, scratch.a.data(), k, scratch.b.data(), t.cols, out.data(), t.cols);
   return Status::Ok();
 }
 

@@ -1,18 +1,24 @@
-// The vcp command line as a user meets it: exit codes (0 ok, 1 rejected, 2 usage error), one-line errors that
-// say what is allowed, JSON output, and no file left behind by a failed command. Runs the real binary
+// The vcp command line as a user meets it: exit codes (0 ok, 1 rejected, 2 usage or input error, 3 I/O, device or
+// internal error), one-line errors that say what is allowed and name a mistyped word, JSON output, the empty-leaf
+// notation of leaf files, and no file left behind by a failed command. Runs the real binary
 // (build/bin/vcp, found next to the test directory, or VCP_CLI).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
+#include "ct_vectors.h"
 #include "test_util.h"
 #include "vcp/bytes.h"
 #include "vcp/engine.h"
+#include "vcp/keys.h"
 
 namespace {
 
@@ -63,6 +69,76 @@ TEST_F(Cli, HelpAndUsageErrors) {
   EXPECT_EQ(Vcp("").code, 2) << "a subcommand is required";
   EXPECT_EQ(Vcp("frobnicate").code, 2);
   EXPECT_EQ(Vcp("run --m 8").code, 2) << "missing required flags";
+}
+
+TEST_F(Cli, HelpDocumentsTheExitCodes) {
+  const Outcome help = Vcp("--help");
+  ASSERT_EQ(help.code, 0);
+  for (const char* fragment : {"Exit codes: 0 ok", "1 rejected", "2 usage or input error", "3 I/O,", "docs/CLI.md"})
+    EXPECT_NE(help.output.find(fragment), std::string::npos) << fragment << "\n" << help.output;
+}
+
+TEST_F(Cli, MistypedCommandsAndFlagsAreNamedWithTheClosestWord) {
+  const struct {
+    std::string args, expect;
+  } cases[] = {
+      {"kegen --out x", "unknown command 'kegen'; did you mean 'keygen'?"},
+      {"merkle rot leaves.txt", "unknown command 'merkle rot'; did you mean 'merkle root'?"},
+      {"frobnicate", "unknown command 'frobnicate'; the commands are: "},
+      {"run --sed " + kSeed + " --m 8 --n 8 --k 8", "unknown flag '--sed' for 'vcp run'; did you mean '--seed'?"},
+      {"run --m 8 --n 8 --k 8 --seed " + kSeed + " --tiel 16",
+       "unknown flag '--tiel' for 'vcp run'; did you mean '--tile'?"},
+      {"--jsn keygen --out x", "unknown flag '--jsn' for 'vcp'; did you mean '--json'?"},
+      {"keygen --out x --frobnicate", "unknown flag '--frobnicate' for 'vcp keygen' (run 'vcp keygen --help'"},
+      {"", "'vcp' needs a command: "},
+      {"merkle", "'vcp merkle' needs a command: root, prove, verify"},
+  };
+  for (const auto& c : cases) {
+    const Outcome o = Vcp(c.args);
+    EXPECT_EQ(o.code, 2) << c.args << "\n" << o.output;
+    EXPECT_NE(o.output.find(c.expect), std::string::npos) << c.args << "\n" << o.output;
+    EXPECT_EQ(std::count(o.output.begin(), o.output.end(), '\n'), 1) << "one line: " << o.output;
+  }
+  EXPECT_FALSE(fs::exists("x")) << "no command ran";
+  // The list of commands names the real ones.
+  EXPECT_NE(Vcp("frobnicate").output.find("keygen"), std::string::npos);
+}
+
+TEST_F(Cli, JsonFlagMayFollowTheCommand) {
+  const fs::path leaves = dir_ / "leaves.txt";
+  std::ofstream(leaves) << "00\n";
+  for (const std::string& args : {"--json merkle root " + leaves.string(), "merkle root " + leaves.string() + " --json",
+                                   "merkle root --json " + leaves.string()}) {
+    const Outcome o = Vcp(args, false);
+    ASSERT_EQ(o.code, 0) << args << "\n" << o.output;
+    EXPECT_EQ(nlohmann::json::parse(o.output).at("tree_size"), 1) << args;
+  }
+}
+
+TEST_F(Cli, ErrorsAreClassifiedInTextAndJson) {
+  // 3: an I/O error, with its kind in JSON so a program need not parse the text.
+  const fs::path absent = dir_ / "absent.txt";
+  const Outcome io = Vcp("--json merkle root " + absent.string(), false);
+  EXPECT_EQ(io.code, 3) << io.output;
+  const nlohmann::json j = nlohmann::json::parse(io.output);
+  EXPECT_EQ(j.at("ok"), false);
+  EXPECT_EQ(j.at("exit_code"), 3);
+  EXPECT_EQ(j.at("kind"), "I/O error");
+  EXPECT_NE(j.at("error").get<std::string>().find(absent.string()), std::string::npos) << io.output;
+  const Outcome io_text = Vcp("merkle root " + absent.string());
+  EXPECT_EQ(io_text.output.rfind("vcp: ", 0), 0u) << io_text.output;
+
+  // 2: malformed input, and 1: a proof checked and found wrong, each with its kind.
+  const fs::path leaves = dir_ / "leaves.txt";
+  std::ofstream(leaves) << "zz\n";
+  const Outcome bad = Vcp("--json merkle root " + leaves.string(), false);
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_EQ(nlohmann::json::parse(bad.output).at("kind"), "invalid argument") << bad.output;
+  const std::string wrong_root(64, '0');
+  const Outcome rejected =
+      Vcp("--json merkle verify --size 1 --index 0 --leaf 00 --proof \"\" --root " + wrong_root, false);
+  EXPECT_EQ(rejected.code, 1) << rejected.output;
+  EXPECT_EQ(nlohmann::json::parse(rejected.output).at("kind"), "rejected") << rejected.output;
 }
 
 TEST_F(Cli, BadWorkloadsAreOneLineErrorsSayingWhatIsAllowed) {
@@ -133,7 +209,7 @@ TEST_F(Cli, RunOpenCheckRoundTrip) {
   EXPECT_NE(corrupt.output.find("VCPM"), std::string::npos) << corrupt.output;
 
   const Outcome missing = Vcp("check " + kShape + " --root " + root + " --proof " + (dir_ / "nope").string());
-  EXPECT_EQ(missing.code, 2);
+  EXPECT_EQ(missing.code, 3) << "a file that cannot be read is an I/O error: " << missing.output;
   EXPECT_NE(missing.output.find("nope"), std::string::npos) << "the error names the file: " << missing.output;
 }
 
@@ -153,8 +229,43 @@ TEST_F(Cli, CudaBackendWithoutAGpuIsAClearError) {
   cuda.backend = vcp::BackendChoice::kCuda;
   if (vcp::SelectBackend(cuda).ok()) GTEST_SKIP() << "a usable GPU is present";
   const Outcome o = Vcp("run --backend cuda " + kShape);
-  EXPECT_EQ(o.code, 2);
+  EXPECT_EQ(o.code, 3) << "a device error: " << o.output;
   EXPECT_NE(o.output.find("--backend cpu"), std::string::npos) << o.output;
+}
+
+TEST_F(Cli, KeygenPrintsTheHexKeyThatItsPublicFileHolds) {
+  const fs::path keys = dir_ / "keys";
+  const Outcome o = Vcp("--json keygen --out " + keys.string(), false);
+  ASSERT_EQ(o.code, 0) << o.output;
+  const std::string hex = nlohmann::json::parse(o.output).at("public_key");
+  // The printed hex is a public key argument in its own right, equal to the file and the directory.
+  ASSERT_OK_AND_ASSIGN(vcp::PublicKey from_hex, vcp::ResolvePublicKey(hex));
+  ASSERT_OK_AND_ASSIGN(vcp::PublicKey from_dir, vcp::ResolvePublicKey(keys.string()));
+  EXPECT_EQ(from_hex, from_dir);
+  EXPECT_EQ(vcp::ToHex(from_hex), hex);
+}
+
+TEST_F(Cli, KeyFlagsTakeTheHexKeyAndRefuseThePublicKeyForTheSecretOne) {
+  const fs::path verifier = dir_ / "verifier", provider = dir_ / "provider";
+  ASSERT_EQ(Vcp("keygen --out " + verifier.string()).code, 0);
+  const Outcome keygen = Vcp("--json keygen --out " + provider.string(), false);
+  ASSERT_EQ(keygen.code, 0) << keygen.output;
+  const std::string provider_hex = nlohmann::json::parse(keygen.output).at("public_key");
+  const std::string lease = " --store " + (dir_ / "vs").string() + " --out " + (dir_ / "lease.bin").string() +
+                            " --m 64 --n 64 --k 64";
+
+  // The public key where the secret key is needed: said as such, with no advice to chmod a public key.
+  const Outcome wrong = Vcp("lease new --key " + (verifier / "vcp.pub").string() + " --provider-key " + provider_hex +
+                            lease);
+  EXPECT_EQ(wrong.code, 2) << wrong.output;
+  EXPECT_NE(wrong.output.find("is a public key"), std::string::npos) << wrong.output;
+  EXPECT_EQ(wrong.output.find("chmod"), std::string::npos) << wrong.output;
+  EXPECT_FALSE(fs::exists(dir_ / "lease.bin"));
+
+  // The hex public key vcp keygen printed is a valid --provider-key.
+  const Outcome ok = Vcp("lease new --key " + verifier.string() + " --provider-key " + provider_hex + lease);
+  EXPECT_EQ(ok.code, 0) << ok.output;
+  EXPECT_TRUE(fs::exists(dir_ / "lease.bin"));
 }
 
 TEST_F(Cli, KeygenRefusesToOverwrite) {
@@ -189,8 +300,67 @@ TEST_F(Cli, MerkleRootProveVerify) {
   const Outcome bad = Vcp("merkle root " + leaves.string());
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.output.find("line 2"), std::string::npos) << bad.output;
-  EXPECT_EQ(Vcp("merkle root " + (dir_ / "absent.txt").string()).code, 2);
+  EXPECT_EQ(Vcp("merkle root " + (dir_ / "absent.txt").string()).code, 3);
   EXPECT_EQ(Vcp("merkle prove " + leaves.string() + " --index 99").code, 2);
+}
+
+// Hashes printed one per line, as a list.
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+TEST_F(Cli, MerkleReproducesTheCertificateTransparencyReferenceTree) {
+  using vcp::testing::kCtLeaves;
+  using vcp::testing::kCtRoots;
+  // The empty leaf is written "-", the others as hex: RFC 6962's tree starts with the empty leaf.
+  auto write_prefix = [&](size_t n) {
+    const fs::path file = dir_ / ("ct" + std::to_string(n) + ".txt");
+    std::ofstream out(file);
+    for (size_t i = 0; i < n; ++i) out << (*kCtLeaves[i] == '\0' ? "-" : kCtLeaves[i]) << "\n";
+    return file;
+  };
+  for (size_t n = 1; n <= 8; ++n) {
+    const Outcome root = Vcp("merkle root " + write_prefix(n).string(), false);
+    ASSERT_EQ(root.code, 0) << root.output;
+    EXPECT_EQ(root.output, std::string(kCtRoots[n - 1]) + "\n") << "tree size " << n;
+  }
+  for (const vcp::testing::CtInclusionVector& v : vcp::testing::kCtInclusionPaths) {
+    const Outcome prove =
+        Vcp("merkle prove " + write_prefix(v.size).string() + " --index " + std::to_string(v.index), false);
+    ASSERT_EQ(prove.code, 0) << prove.output;
+    EXPECT_EQ(Lines(prove.output), std::vector<std::string>(v.path.begin(), v.path.end()))
+        << "leaf " << v.index << " of " << v.size;
+  }
+  // The empty leaf verifies the same whether written "" or "-", like a line of a leaf file.
+  const std::string proof = "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7,"
+                            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e,"
+                            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4";
+  for (const char* leaf : {"\"\"", "-"}) {
+    const Outcome o = Vcp("merkle verify --size 8 --index 0 --leaf " + std::string(leaf) + " --root " + kCtRoots[7] +
+                          " --proof " + proof);
+    EXPECT_EQ(o.code, 0) << leaf << "\n" << o.output;
+  }
+  EXPECT_EQ(Vcp("merkle verify --size 8 --index 0 --leaf 00 --root " + std::string(kCtRoots[7]) + " --proof " + proof)
+                .code,
+            1)
+      << "the empty leaf is not the leaf 00";
+}
+
+TEST_F(Cli, ABlankLeafLineIsAnErrorNamingTheEmptyLeafNotation) {
+  const fs::path leaves = dir_ / "leaves.txt";
+  std::ofstream(leaves) << "00\n\n10\n";
+  const Outcome o = Vcp("merkle root " + leaves.string());
+  EXPECT_EQ(o.code, 2) << o.output;
+  EXPECT_NE(o.output.find("line 2 is blank"), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("\"-\" alone for the empty leaf"), std::string::npos) << o.output;
+  // "-" is only the empty leaf when alone on its line.
+  std::ofstream(leaves) << "-00\n";
+  EXPECT_EQ(Vcp("merkle root " + leaves.string()).code, 2);
+  // The help says how to write it.
+  EXPECT_NE(Vcp("merkle root --help").output.find("\"-\" alone for the empty leaf"), std::string::npos);
 }
 
 }  // namespace

@@ -74,7 +74,7 @@ std::vector<uint32_t> RandomMatrix(uint32_t m, uint64_t ldc, std::mt19937& rng) 
 TEST(CudaTreeHash, LeafEqualsCpuForEveryTileSizeAndEdge) {
   std::mt19937 rng(1);
   for (uint32_t tile = 8; tile <= 256; tile *= 2) {
-    for (WorkloadKind kind : {WorkloadKind::kInt8, WorkloadKind::kFp32Ordered}) {
+    for (WorkloadKind kind : kWorkloadKinds) {
       // Full tiles plus a short last tile row and column.
       const uint32_t m = 2 * tile + 3, n = tile + 5;
       for (uint64_t ldc : {uint64_t{n}, uint64_t{n} + 3, uint64_t{n} + 4}) {

@@ -238,6 +238,7 @@ TEST_F(KeyFiles, RefusesToOverwriteEitherFile) {
 
   Status s = SaveKeyPair(*second, dir_);
   ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << "a wrong --out, not an I/O failure";
   EXPECT_NE(s.message().find((dir_ / "vcp.key").string()), std::string_view::npos) << s.message();
   EXPECT_EQ(vcp::testing::ReadText(dir_ / "vcp.key"), secret_before);
 
@@ -263,7 +264,6 @@ TEST_F(KeyFiles, MalformedSecretKeyFilesAreRejected) {
   };
   const std::vector<Case> cases = {
       {"", "does not start with \"vcp-ed25519-secret-v1 \""},
-      {"vcp-ed25519-public-v1 " + seed + "\n", "does not start with"},
       {"vcp-ed25519-secret-v2 " + seed + "\n", "does not start with"},
       {"vcp-ed25519-secret-v1" + seed + "\n", "does not start with"},
       {"vcp-ed25519-secret-v1  " + seed + "\n", "non-hex character at byte 22"},
@@ -319,6 +319,94 @@ TEST_F(KeyFiles, MalformedPublicKeyFilesAreRejected) {
   auto good = LoadPublicKey(dir_ / "good.pub");
   ASSERT_TRUE(good.ok()) << good.status().ToString();
   EXPECT_EQ(ToHex(*good), kRfcPublic);
+}
+
+TEST_F(KeyFiles, APublicKeyGivenForTheSecretKeySaysSoWithoutChmodAdvice) {
+  SecretKey key = RfcKey();
+  ASSERT_OK(SaveKeyPair(key, dir_));
+  const fs::path pub = dir_ / "vcp.pub";
+  // Mode 0644 (as written) would otherwise get chmod advice; 0600 would otherwise get "does not start with".
+  for (mode_t mode : {0644u, 0600u}) {
+    ASSERT_EQ(::chmod(pub.c_str(), mode), 0);
+    for (const Result<SecretKey>& loaded : {LoadSecretKey(pub), ResolveSecretKey(pub.string())}) {
+      ASSERT_FALSE(loaded.ok()) << std::oct << mode;
+      EXPECT_EQ(loaded.status().code(), StatusCode::kInvalidArgument);
+      const std::string msg(loaded.status().message());
+      EXPECT_NE(msg.find(pub.string() + " is a public key"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("secret key file vcp.key written by vcp keygen"), std::string::npos) << msg;
+      EXPECT_EQ(msg.find("chmod"), std::string::npos) << msg;
+    }
+  }
+}
+
+TEST_F(KeyFiles, ASecretKeyGivenForThePublicKeyIsRefusedWithoutEchoingIt) {
+  SecretKey key = RfcKey();
+  ASSERT_OK(SaveKeyPair(key, dir_));
+  const fs::path secret = dir_ / "vcp.key";
+  for (const Result<PublicKey>& loaded : {LoadPublicKey(secret), ResolvePublicKey(secret.string())}) {
+    ASSERT_FALSE(loaded.ok());
+    EXPECT_EQ(loaded.status().code(), StatusCode::kInvalidArgument);
+    const std::string msg(loaded.status().message());
+    EXPECT_NE(msg.find(secret.string() + " is a secret key; a public key is expected here"), std::string::npos)
+        << msg;
+    EXPECT_EQ(msg.find(std::string(kRfcSeed).substr(0, 16)), std::string::npos) << msg;
+  }
+}
+
+TEST_F(KeyFiles, ResolveSecretKeyTakesTheFileOrItsDirectory) {
+  SecretKey key = RfcKey();
+  ASSERT_OK(SaveKeyPair(key, dir_));
+  ASSERT_OK_AND_ASSIGN(SecretKey from_dir, ResolveSecretKey(dir_.string()));
+  EXPECT_EQ(ToHex(from_dir.public_key()), kRfcPublic);
+  ASSERT_OK_AND_ASSIGN(SecretKey from_file, ResolveSecretKey((dir_ / "vcp.key").string()));
+  EXPECT_EQ(ToHex(from_file.public_key()), kRfcPublic);
+
+  fs::create_directory(dir_ / "empty");
+  const Result<SecretKey> none = ResolveSecretKey((dir_ / "empty").string());
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(none.status().message().find("holds no vcp.key"), std::string_view::npos) << none.status().message();
+  EXPECT_EQ(ResolveSecretKey("").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ResolveSecretKey((dir_ / "absent.key").string()).status().code(), StatusCode::kIoError);
+  // The mode check still applies through a directory.
+  ASSERT_EQ(::chmod((dir_ / "vcp.key").c_str(), 0644), 0);
+  const Result<SecretKey> open = ResolveSecretKey(dir_.string());
+  ASSERT_FALSE(open.ok());
+  EXPECT_NE(open.status().message().find("chmod 600"), std::string_view::npos) << open.status().message();
+}
+
+TEST_F(KeyFiles, ResolvePublicKeyTakesTheHexKeygenPrintsAFileOrADirectory) {
+  SecretKey key = RfcKey();
+  ASSERT_OK(SaveKeyPair(key, dir_));
+  std::string upper(kRfcPublic);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (const std::string& argument :
+       {std::string(kRfcPublic), upper, dir_.string(), (dir_ / "vcp.pub").string()}) {
+    ASSERT_OK_AND_ASSIGN(PublicKey pub, ResolvePublicKey(argument));
+    EXPECT_EQ(pub, key.public_key()) << argument;
+  }
+
+  const struct {
+    std::string argument, expect;
+  } bad[] = {
+      {std::string(kRfcPublic).substr(0, 63), "has 63 hex digits; a public key in hex has 64"},
+      {std::string(kRfcPublic) + "00", "has 66 hex digits"},
+      {(dir_ / "absent.pub").string(), "is not 64 hex digits and no such file or directory exists"},
+      {"", "is not 64 hex digits"},
+  };
+  for (const auto& b : bad) {
+    const Result<PublicKey> r = ResolvePublicKey(b.argument);
+    ASSERT_FALSE(r.ok()) << b.argument;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << b.argument;
+    EXPECT_NE(r.status().message().find(b.expect), std::string_view::npos) << r.status().message();
+  }
+  fs::create_directory(dir_ / "empty");
+  const Result<PublicKey> none = ResolvePublicKey((dir_ / "empty").string());
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("holds no vcp.pub"), std::string_view::npos) << none.status().message();
+  // A file that exists but is no key file is corrupt input, named as such.
+  WriteText(dir_ / "notes.txt", "hello\n");
+  EXPECT_EQ(ResolvePublicKey((dir_ / "notes.txt").string()).status().code(), StatusCode::kCorrupt);
 }
 
 TEST_F(KeyFiles, MissingFilesNameThePath) {

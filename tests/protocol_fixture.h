@@ -1,5 +1,6 @@
 // Helpers shared by the protocol unit tests and the adversarial tests: deterministic keys, randomness and clocks,
-// a tiny lease (64 x 64 x 64 int8, T = 8: 64 tiles per round), and a simulated lazy provider.
+// a tiny lease (64 x 64 x 64 int8, T = 8: 64 tiles per round), and the parties of a lease over temporary stores.
+// The lazy provider is the library's (vcp/lazy_provider.h), so the tests measure the one the demo runs.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,8 +10,9 @@
 #include <filesystem>
 #include <memory>
 #include <numeric>
-#include <random>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "test_util.h"
@@ -18,8 +20,8 @@
 #include "vcp/bytes.h"
 #include "vcp/epoch.h"
 #include "vcp/keys.h"
+#include "vcp/lazy_provider.h"
 #include "vcp/lease_session.h"
-#include "vcp/merkle.h"
 #include "vcp/protocol.h"
 
 namespace vcp::testing {
@@ -118,34 +120,22 @@ inline EpochStart SignedStart(const Lease& lease, const SecretKey& verifier, uin
   return start;
 }
 
-// A lazy provider, simulated at the leaf-hash level: of the R x leaves positions it "computes" exactly
-// `computed` (chosen by a seeded shuffle) and puts the hash of a garbage tile everywhere else.
-inline EpochLeaves MakeLazy(const EpochLeaves& honest, uint64_t computed, uint64_t seed) {
-  const uint64_t per_round = honest.empty() ? 0 : honest[0].size();
-  const uint64_t total = honest.size() * per_round;
-  std::vector<uint64_t> order(total);
-  std::iota(order.begin(), order.end(), 0);
-  std::mt19937_64 rng(seed);
-  std::shuffle(order.begin(), order.end(), rng);
-  EpochLeaves lazy = honest;
-  for (uint64_t i = computed; i < total; ++i) {
-    const uint64_t p = order[i];
-    const Hash32 garbage = TestHash("garbage tile", p);
-    lazy[p / per_round][p % per_round] = MerkleLeafHash(garbage);
+// The value of a Result that a helper returning a value cannot go on without. A failed one is recorded with its
+// status and ends the test through an exception, which gtest reports as a failure of that test: never a
+// dereference of a failed Result. (Test bodies use ASSERT_OK_AND_ASSIGN instead.)
+template <typename T>
+T Must(Result<T> result, std::string_view what) {
+  if (!result.ok()) {
+    ADD_FAILURE() << what << ": " << result.status().ToString();
+    throw std::runtime_error(std::string(what) + " failed");
   }
-  return lazy;
+  return std::move(result).value();
 }
-
-// Whether every sampled position lies in the computed set of MakeLazy(honest, computed, seed), without running
-// anything: the reference the statistical tests compare the real verifier against.
-inline std::vector<bool> ComputedMask(uint64_t total, uint64_t computed, uint64_t seed) {
-  std::vector<uint64_t> order(total);
-  std::iota(order.begin(), order.end(), 0);
-  std::mt19937_64 rng(seed);
-  std::shuffle(order.begin(), order.end(), rng);
-  std::vector<bool> mask(total, false);
-  for (uint64_t i = 0; i < computed; ++i) mask[order[i]] = true;
-  return mask;
+inline void Must(const Status& status, std::string_view what) {
+  if (!status.ok()) {
+    ADD_FAILURE() << what << ": " << status.ToString();
+    throw std::runtime_error(std::string(what) + " failed");
+  }
 }
 
 // A temporary directory removed with everything in it.
@@ -165,7 +155,7 @@ class TempDir {
 // A verifier and a provider over stores in temporary directories, on a manual clock: the lease is created,
 // accepted and the acceptance recorded. V() and P() reopen the stores, as each CLI command does.
 struct Parties {
-  SecretKey verifier = KeyFrom(0x31), provider = KeyFrom(0x32);
+  SecretKey verifier = KeyFrom(0x31), provider = KeyFrom(0x32), stranger = KeyFrom(0x33);
   ManualClock clock;
   TempDir vdir, pdir;
   VerifierOptions voptions;
@@ -182,24 +172,16 @@ struct Parties {
     poptions.clock = &clock;
     Lease terms = TinyLease(mode, rounds, samples);
     terms.provider_key = provider.public_key();
-    auto v = VerifierSession::Create(vdir.path(), terms, verifier, 0.01, voptions);
-    EXPECT_TRUE(v.ok()) << v.status().ToString();
-    lease = v->lease();
-    auto p = ProviderSession::Accept(pdir.path(), lease, provider, clock);
-    EXPECT_TRUE(p.ok()) << p.status().ToString();
-    acceptance = p->acceptance();
-    EXPECT_TRUE(v->AddAcceptance(acceptance).ok());
+    VerifierSession v = Must(VerifierSession::Create(vdir.path(), terms, verifier, 0.01, voptions), "verifier Create");
+    lease = v.lease();
+    ProviderSession p = Must(ProviderSession::Accept(pdir.path(), lease, provider, clock), "provider Accept");
+    acceptance = p.acceptance();
+    Must(v.AddAcceptance(acceptance), "AddAcceptance");
   }
-  VerifierSession V() {
-    auto v = VerifierSession::Open(vdir.path(), voptions);
-    EXPECT_TRUE(v.ok()) << v.status().ToString();
-    return std::move(v).value();
-  }
-  ProviderSession P() {
-    auto p = ProviderSession::Open(pdir.path());
-    EXPECT_TRUE(p.ok()) << p.status().ToString();
-    return std::move(p).value();
-  }
+  // Each reopens its store, as every CLI command does; the session holds the store's lock while it lives, so
+  // keep at most one of each alive at a time.
+  VerifierSession V() { return Must(VerifierSession::Open(vdir.path(), voptions), "verifier Open"); }
+  ProviderSession P() { return Must(ProviderSession::Open(pdir.path()), "provider Open"); }
 };
 
 }  // namespace vcp::testing

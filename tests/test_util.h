@@ -9,9 +9,33 @@
 #include <sstream>
 #include <string>
 
+#include <gtest/gtest.h>
+
+#include "vcp/status.h"
 #include "vcp/workload.h"
 
+// ASSERT_OK(status_or_result) and ASSERT_OK_AND_ASSIGN(lhs, result): a failure ends the test with the status text
+// instead of dereferencing a failed Result (which would turn a failing test into a crash).
+#define VCP_TEST_STATUS_OF(expr) ::vcp::testing::StatusOf(expr)
+#define ASSERT_OK(expr)                                                  \
+  do {                                                                   \
+    const ::vcp::Status vcp_test_status_ = VCP_TEST_STATUS_OF(expr);     \
+    ASSERT_TRUE(vcp_test_status_.ok()) << vcp_test_status_.ToString();   \
+  } while (0)
+#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
+  ASSERT_OK_AND_ASSIGN_IMPL(VCP_CONCAT(vcp_test_result_, __LINE__), lhs, expr)
+#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)                 \
+  auto tmp = (expr);                                              \
+  ASSERT_TRUE(tmp.ok()) << tmp.status().ToString();               \
+  lhs = std::move(tmp).value()
+
 namespace vcp::testing {
+
+inline const Status& StatusOf(const Status& status) { return status; }
+template <typename T>
+const Status& StatusOf(const Result<T>& result) {
+  return result.status();
+}
 
 // tests/vectors, found next to the test executable (the build copies it there) or through VCP_TEST_DATA.
 inline std::filesystem::path VectorsDir() {

@@ -7,8 +7,11 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <vector>
 
+#include "backend.h"
 #include "shared/philox_inputs.h"
 #include "vcp/bytes.h"
 #include "vcp/engine.h"
@@ -49,11 +52,14 @@ std::vector<uint32_t> RefC(const WorkloadParams& p) {
           acc += int64_t{shared::Int8Element(key, 0, i * p.k + kk)} * shared::Int8Element(key, 1, kk * p.n + j);
         const auto v = static_cast<int32_t>(acc);
         std::memcpy(&c[i * p.n + j], &v, 4);
-      } else {
+      } else if (p.kind == WorkloadKind::kFp32Ordered) {
         float acc = 0.0f;
         for (uint64_t kk = 0; kk < p.k; ++kk)
           acc = std::fma(shared::Fp32Element(key, 0, i * p.k + kk), shared::Fp32Element(key, 1, kk * p.n + j), acc);
         std::memcpy(&c[i * p.n + j], &acc, 4);
+      } else {
+        ADD_FAILURE() << "the reference has no definition of workload " << int(p.kind);
+        return c;
       }
     }
   }
@@ -90,20 +96,14 @@ std::vector<Hash32> RefLeafHashes(const WorkloadParams& p, const std::vector<uin
   return out;
 }
 
-// The engine's C for a workload, as 4-byte words.
+// The engine's C for a workload, as 4-byte words, through the workload-generic entry points.
 std::vector<uint32_t> EngineC(const WorkloadParams& p, int threads) {
+  const uint64_t e = FindWorkload(p.kind)->input_bytes;
+  std::vector<uint8_t> a(uint64_t{p.m} * p.k * e), b(uint64_t{p.k} * p.n * e);
   std::vector<uint32_t> c(uint64_t{p.m} * p.n);
-  if (p.kind == WorkloadKind::kInt8) {
-    std::vector<int8_t> a(uint64_t{p.m} * p.k), b(uint64_t{p.k} * p.n);
-    EXPECT_TRUE(GenerateInt8(p, Matrix::kA, a, threads).ok());
-    EXPECT_TRUE(GenerateInt8(p, Matrix::kB, b, threads).ok());
-    EXPECT_TRUE(ComputeInt8(p, a, b, std::span<int32_t>(reinterpret_cast<int32_t*>(c.data()), c.size()), threads).ok());
-  } else {
-    std::vector<float> a(uint64_t{p.m} * p.k), b(uint64_t{p.k} * p.n);
-    EXPECT_TRUE(GenerateFp32(p, Matrix::kA, a, threads).ok());
-    EXPECT_TRUE(GenerateFp32(p, Matrix::kB, b, threads).ok());
-    EXPECT_TRUE(ComputeFp32(p, a, b, std::span<float>(reinterpret_cast<float*>(c.data()), c.size()), threads).ok());
-  }
+  EXPECT_TRUE(GenerateInput(p, Matrix::kA, a, threads).ok());
+  EXPECT_TRUE(GenerateInput(p, Matrix::kB, b, threads).ok());
+  EXPECT_TRUE(ComputeOutput(p, a, b, c, threads).ok());
   return c;
 }
 
@@ -128,7 +128,7 @@ TEST(Workload, InputKeyMatchesReference) {
 }
 
 TEST(Workload, GeneratedInputsEqualElementwiseDefinition) {
-  for (WorkloadKind kind : {WorkloadKind::kInt8, WorkloadKind::kFp32Ordered}) {
+  for (WorkloadKind kind : kWorkloadKinds) {
     const WorkloadParams p = MakeWorkload(kind, 19, 23, 37, 8);
     const shared::PhiloxKey key = RefKey(p);
     if (kind == WorkloadKind::kInt8) {
@@ -145,6 +145,32 @@ TEST(Workload, GeneratedInputsEqualElementwiseDefinition) {
       for (size_t i = 0; i < b.size(); ++i) ASSERT_EQ(b[i], shared::Fp32Element(key, 1, i));
     }
   }
+}
+
+// The table: every kind has an entry with its spec facts; an id without one is refused, naming the allowed ones;
+// the typed entry points refuse a workload of the other kind instead of reinterpreting it.
+TEST(Workload, TableCoversEveryKindAndTypedCallsCheckTheKind) {
+  for (WorkloadKind kind : kWorkloadKinds) {
+    const WorkloadInfo* info = FindWorkload(kind);
+    ASSERT_NE(info, nullptr) << int(kind);
+    EXPECT_EQ(info->kind, kind);
+    ASSERT_OK_AND_ASSIGN(WorkloadKind parsed, ParseWorkloadKind(info->name));
+    EXPECT_EQ(parsed, kind);
+  }
+  EXPECT_EQ(FindWorkload(WorkloadKind::kInt8)->input_bytes, 1u);
+  EXPECT_EQ(FindWorkload(WorkloadKind::kInt8)->max_k, kMaxInt8K);
+  EXPECT_EQ(FindWorkload(WorkloadKind::kFp32Ordered)->input_bytes, 4u);
+  EXPECT_EQ(FindWorkload(static_cast<WorkloadKind>(3)), nullptr);
+  EXPECT_EQ(WorkloadName(static_cast<WorkloadKind>(3)), "unknown");
+  WorkloadParams p = MakeWorkload(WorkloadKind::kFp32Ordered, 4, 4, 4, 8);
+  std::vector<int8_t> a(16);
+  const Status wrong = GenerateInt8(p, Matrix::kA, a);
+  EXPECT_EQ(wrong.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(wrong.message().find("needs an int8 workload"), std::string_view::npos) << wrong.message();
+  p.kind = static_cast<WorkloadKind>(3);
+  const Status unknown = ValidateWorkload(p);
+  EXPECT_NE(unknown.message().find("allowed: 1 (int8), 2 (fp32-ordered)"), std::string_view::npos)
+      << unknown.message();
 }
 
 TEST(Workload, Int8InputsCoverTheFullRange) {
@@ -288,30 +314,79 @@ TEST(Engine, HugeShapeIsRefusedBeforeAllocating) {
   EXPECT_NE(run.status().message().find("MiB"), std::string_view::npos) << run.status().message();
 }
 
+// Sets (or, with nullptr, unsets) an environment variable for one scope and restores it afterwards, also when an
+// assertion ends the test early.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = std::string(old);
+    if (value != nullptr) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_.c_str(), old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_.c_str());
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
 TEST(Engine, BackendSelection) {
+  ScopedEnv no_env("VCP_BACKEND", nullptr);
   RunOptions o;
   o.backend = BackendChoice::kCpu;
-  auto cpu = SelectBackend(o);
-  ASSERT_TRUE(cpu.ok());
-  EXPECT_EQ(cpu->backend, "cpu");
-  ::setenv("VCP_BACKEND", "tpu", 1);
-  o.backend = BackendChoice::kAuto;
-  auto bad = SelectBackend(o);
-  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(bad.status().message().find("VCP_BACKEND"), std::string_view::npos);
-  ::setenv("VCP_BACKEND", "cpu", 1);
-  auto forced = SelectBackend(o);
-  ASSERT_TRUE(forced.ok());
-  EXPECT_EQ(forced->backend, "cpu");
-  EXPECT_NE(forced->selection_note.find("VCP_BACKEND"), std::string::npos);
-  ::unsetenv("VCP_BACKEND");
-  auto automatic = SelectBackend(o);
-  ASSERT_TRUE(automatic.ok());
-  EXPECT_FALSE(automatic->selection_note.empty());
-  o.backend = BackendChoice::kCuda;
-  auto cuda = SelectBackend(o);
-  if (!cuda.ok()) {
+  ASSERT_OK_AND_ASSIGN(DeviceInfo cpu, SelectBackend(o));
+  EXPECT_EQ(cpu.backend, "cpu");
+  EXPECT_EQ(cpu.selection_note, "CPU engine (--backend cpu)");
+  {
+    ScopedEnv bad_env("VCP_BACKEND", "tpu");
+    o.backend = BackendChoice::kAuto;
+    auto bad = SelectBackend(o);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(bad.status().message().find("VCP_BACKEND"), std::string_view::npos) << bad.status().message();
+    EXPECT_NE(bad.status().message().find("allowed: auto, cpu, cuda"), std::string_view::npos);
+  }
+  {
+    ScopedEnv cpu_env("VCP_BACKEND", "cpu");
+    ASSERT_OK_AND_ASSIGN(DeviceInfo forced, SelectBackend(RunOptions{}));
+    EXPECT_EQ(forced.backend, "cpu");
+    EXPECT_EQ(forced.selection_note, "CPU engine (VCP_BACKEND=cpu)");
+    // An explicit choice beats the environment.
+    ScopedEnv cuda_env("VCP_BACKEND", "cuda");
+    ASSERT_OK_AND_ASSIGN(DeviceInfo explicit_cpu, SelectBackend(RunOptions{.backend = BackendChoice::kCpu}));
+    EXPECT_EQ(explicit_cpu.backend, "cpu");
+  }
+  // Why CUDA can or cannot run here, as the loader and the probe say it.
+  auto cuda_stages = CudaBackend();
+  Result<DeviceInfo> cuda_probe =
+      cuda_stages.ok() ? (*cuda_stages)->probe() : Result<DeviceInfo>(cuda_stages.status());
+  ASSERT_OK_AND_ASSIGN(DeviceInfo automatic, SelectBackend(RunOptions{}));
+  auto cuda = SelectBackend(RunOptions{.backend = BackendChoice::kCuda});
+  if (cuda_probe.ok()) {
+    EXPECT_EQ(automatic.backend, "cuda");
+    EXPECT_EQ(automatic.selection_note, "CUDA backend (auto: a usable GPU was found)");
+    ASSERT_OK(cuda);
+    EXPECT_EQ(cuda->backend, "cuda");
+  } else {
+    const std::string reason(cuda_probe.status().message());
+    ASSERT_FALSE(reason.empty());
+    EXPECT_EQ(reason.find('\n'), std::string::npos) << "the reason must fit the one line vcp run prints";
+    EXPECT_EQ(automatic.backend, "cpu");
+    EXPECT_EQ(automatic.selection_note, "CPU engine (auto: " + reason + ")");
+    ASSERT_FALSE(cuda.ok());
     EXPECT_EQ(cuda.status().code(), StatusCode::kUnavailable);
+    EXPECT_NE(cuda.status().message().find(reason), std::string_view::npos) << cuda.status().message();
     EXPECT_NE(cuda.status().message().find("--backend cpu"), std::string_view::npos) << cuda.status().message();
   }
 }

@@ -5,8 +5,9 @@
 // challenge uses the first round published at or after the record's deadline, so its value is unknown while the
 // provider can still change its record.
 //
-// Ownership: sources are owned by the caller and borrowed by sessions. Thread safety: FileBeaconSource rereads
-// its file on each call and is safe from several threads; clocks are stateless. Errors: a round that is not yet
+// Ownership: sources are owned by the caller and borrowed by sessions; DemoBeacon borrows its clock. Thread
+// safety: FileBeaconSource rereads its file on each call and DemoBeacon is immutable after construction, so both
+// are safe from several threads; clocks are stateless. Errors: a round that is not yet
 // published is kUnavailable (retry later); a malformed file is kCorrupt with the line number.
 #pragma once
 
@@ -72,5 +73,23 @@ const Clock& SteadyClock();
 // Fills a buffer with fresh randomness. The default draws from libsodium's randombytes_buf (the OS CSPRNG).
 using RandomFill = std::function<void(std::span<uint8_t>)>;
 RandomFill SystemRandom();
+
+// A beacon published on a clock in this process (`vcp demo`, the lease driver, tests): round r's value is
+// TaggedHash("vcp.demo.beacon", secret || u64 r), available once clock.NowMicros() >= genesis + r x period. A
+// stand-in for a public randomness beacon such as drand: both roles must share the object.
+class DemoBeacon final : public BeaconSource {
+ public:
+  // The secret is drawn from `random` now. period_us must be positive (0 is taken as 1).
+  DemoBeacon(const Clock& clock, uint64_t genesis_us, uint64_t period_us, const RandomFill& random = SystemRandom());
+  std::string name() const override { return "vcp-demo-beacon"; }
+  uint64_t genesis_us() const override { return genesis_us_; }
+  uint64_t period_us() const override { return period_us_; }
+  Result<Hash32> Value(uint64_t round) const override;
+
+ private:
+  const Clock* clock_;
+  uint64_t genesis_us_, period_us_;
+  Hash32 secret_{};
+};
 
 }  // namespace vcp

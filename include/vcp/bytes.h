@@ -35,6 +35,23 @@ Result<std::array<uint8_t, N>> FixedFromHex(std::string_view hex, std::string_vi
   return out;
 }
 
+// The little-endian integer in the first 2 / 4 / 8 bytes of `bytes` (the span's extent guarantees the length):
+// for values that are not read field by field, such as a digest taken as a number. Everything parsed field by
+// field uses ByteReader, which calls these.
+inline uint16_t LoadLe16(std::span<const uint8_t, 2> bytes) {
+  return static_cast<uint16_t>(bytes[0] | (uint16_t{bytes[1]} << 8));
+}
+inline uint32_t LoadLe32(std::span<const uint8_t, 4> bytes) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= uint32_t{bytes[i]} << (8 * i);
+  return v;
+}
+inline uint64_t LoadLe64(std::span<const uint8_t, 8> bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= uint64_t{bytes[i]} << (8 * i);
+  return v;
+}
+
 // Appends fixed-width little-endian fields.
 class ByteWriter {
  public:
@@ -54,16 +71,18 @@ class ByteWriter {
   std::vector<uint8_t> bytes_;
 };
 
-// Reads fixed-width little-endian fields; every read checks the remaining length.
+// Reads fixed-width little-endian fields; every read checks the remaining length. A read past the end fails with
+// kCorrupt: "<what> is truncated: <field> needs 8 bytes at offset 127 but only 3 remain"; `field` names the
+// field when the caller knows it ("epoch_deadline_us"), else the message says "a u64 field".
 class ByteReader {
  public:
   // `what` names the message being parsed in error messages ("proof file").
   ByteReader(std::span<const uint8_t> bytes, std::string_view what) : bytes_(bytes), what_(what) {}
-  [[nodiscard]] Status U8(uint8_t& v);
-  [[nodiscard]] Status U16(uint16_t& v);
-  [[nodiscard]] Status U32(uint32_t& v);
-  [[nodiscard]] Status U64(uint64_t& v);
-  [[nodiscard]] Status Bytes(std::span<uint8_t> out);
+  [[nodiscard]] Status U8(uint8_t& v, std::string_view field = {});
+  [[nodiscard]] Status U16(uint16_t& v, std::string_view field = {});
+  [[nodiscard]] Status U32(uint32_t& v, std::string_view field = {});
+  [[nodiscard]] Status U64(uint64_t& v, std::string_view field = {});
+  [[nodiscard]] Status Bytes(std::span<uint8_t> out, std::string_view field = {});
   // Checks that the next bytes equal `magic` exactly.
   [[nodiscard]] Status Expect(std::string_view magic);
   // Fails unless every byte was consumed.
@@ -72,7 +91,8 @@ class ByteReader {
   size_t remaining() const { return bytes_.size() - offset_; }
 
  private:
-  Status Need(size_t n, std::string_view field) const;
+  // `kind` ("a u64 field") stands in for `field` when that is empty.
+  Status Need(size_t n, std::string_view field, std::string_view kind) const;
   std::span<const uint8_t> bytes_;
   std::string what_;
   size_t offset_ = 0;

@@ -6,6 +6,10 @@
 // RunWorkload may be called concurrently (each call owns its buffers). Errors: Status / Result; an unusable
 // backend is kUnavailable with the reason, an impossible shape kInvalidArgument, a device failure kInternal with
 // the CUDA error text. Nothing throws and nothing exits.
+//
+// The CUDA backend is a plugin, libvcp_cuda.so, loaded on first use (next to the executable's ../lib/, or
+// $VCP_CUDA_PLUGIN); libvcp itself links no CUDA library. Without the plugin, the NVIDIA driver or a usable GPU,
+// kAuto runs on the CPU and DeviceInfo::selection_note says why (docs/CUDA.md lists the reasons).
 #pragma once
 
 #include <cstdint>
@@ -37,7 +41,8 @@ struct DeviceInfo {
   int compute_units = 0;       // threads used, or SM count
   std::string driver_version;  // CUDA only
   std::string runtime_version; // CUDA only
-  std::string selection_note;  // why this backend was chosen ("no CUDA device: cudaGetDeviceCount says ...")
+  std::string selection_note;  // why this backend was chosen, one line: "CPU engine (auto: no NVIDIA driver
+                               // (libcuda.so.1 not found))", "CUDA backend (--backend cuda)", ...
 };
 
 struct RunTimings {

@@ -4,7 +4,9 @@
 // and freed on destruction; it is move-only. PublicKey and Signature are plain values.
 // Thread safety: a SecretKey may sign from several threads at once; loading and saving touch only the files named.
 // Errors: Status / Result. Loading a secret key whose file is readable or writable by group or others is
-// refused, with the mode found and the fix (chmod 600). Saving never leaves a partial file: each file is written
+// refused, with the mode found and the fix (chmod 600). A public key file given where the secret key is needed,
+// or the other way round, is refused as such (never with chmod advice), and a secret key file read by mistake as
+// a public one is wiped from memory before the error returns. Saving never leaves a partial file: each file is written
 // to a temporary name in the same directory, flushed and renamed.
 //
 // Files (docs/SPEC.md section 8), text, one line each:
@@ -16,6 +18,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <span>
+#include <string_view>
 
 #include "vcp/status.h"
 
@@ -55,5 +58,15 @@ class SecretKey {
 [[nodiscard]] Status SaveKeyPair(const SecretKey& key, const std::filesystem::path& dir);
 Result<SecretKey> LoadSecretKey(const std::filesystem::path& file);
 Result<PublicKey> LoadPublicKey(const std::filesystem::path& file);
+
+// What a user may type where a key is expected (a command-line flag, a configuration value), resolved to the key.
+// A public key is the 64 hex digits `vcp keygen` prints (either case), a vcp.pub file, or a directory holding
+// vcp.pub; 64 hex digits are always taken as the key itself, even if a file of that name exists. A secret key
+// file is refused with what to give instead. Errors: InvalidArgument when the argument is none of these forms,
+// IoError when a named file cannot be read, Corrupt when it is not a key file.
+Result<PublicKey> ResolvePublicKey(std::string_view argument);
+// A secret key is a vcp.key file or a directory holding vcp.key (the directory `vcp keygen --out` wrote). A
+// public key file is refused, saying it is the public half; otherwise as LoadSecretKey.
+Result<SecretKey> ResolveSecretKey(std::string_view argument);
 
 }  // namespace vcp

@@ -1,15 +1,21 @@
 // vcp/lease_session.h: the two roles of a lease, each over its own crash-safe store directory
-// (docs/PROTOCOL.md section 10). The CLI runs one call per process; `vcp demo` and the tests drive both roles in
+// (docs/PROTOCOL.md section 11). The CLI runs one call per process; `vcp demo` and the tests drive both roles in
 // one process. Every state change is appended to the role's log (flushed) before the message it produces is
 // returned, so a restart (Open) resumes exactly where the last completed call left off.
 //
 //   provider dir: provider.log, epoch-<N>.leaves (leaf hashes kept until the epoch is answered)
 //   verifier dir: verifier.log
 //
-// Ownership: a session owns its log; keys, clocks and beacon sources are borrowed per call or via options and
-// must outlive it. Thread safety: one thread per session. Errors: Status / Result. A message from the other side
-// that fails a check is kRejected with the Reason's name in the message, unless it fails the epoch, in which
-// case the signed failing Verdict is the result.
+// One writer per store: every session holds its store's StoreLock (vcp/store.h) from Accept / Create / Open
+// until it is destroyed, so a second session on the same directory, in this process or another, is refused at
+// once (kUnavailable, naming the holder's pid and command) before it reads or writes anything.
+//
+// Ownership: a session owns its log and its store lock; keys, clocks and beacon sources are borrowed per call or
+// via options and must outlive it. Thread safety: one thread per session. Errors: Status / Result. A key whose
+// public half is not the lease's key for the role is refused (kInvalidArgument) before anything is logged.
+// Messages from the other side: every check of a record or response reaches the caller as a Finding (a Reason
+// enum value plus detail) in the outcome, with a signed Verdict when it closed the epoch; a message that is not
+// of the kind the call expects (a record given where a response is expected) is kInvalidArgument naming both.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +23,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vcp/beacon.h"
@@ -34,20 +41,46 @@ namespace vcp {
 // the message (it may not come from the provider, or belongs to another epoch), leaving the epoch open.
 bool FailureClosesEpoch(Reason reason);
 
+// The device text a record carries for the backend that ran its rounds: "cpu: <model> (8 threads)",
+// "cuda: <GPU> (132 SMs), driver 12.4".
+std::string DescribeDevice(const DeviceInfo& device);
+
 // ---------------------------------------------------------------------------------------------------------------
+
+// Where Respond found the leaf hashes of the sampled rounds.
+enum class LeafSource : uint8_t {
+  kLogged,      // the epoch was answered before: the logged response was handed back and nothing was read
+  kMemory,      // kept in this process since Prove
+  kLeavesFile,  // read back from the epoch's leaves file
+  kRecomputed,  // the sampled rounds were recomputed on the engine (RespondOutcome::leaf_note says why)
+};
+std::string_view LeafSourceName(LeafSource source);  // "logged response", "memory", "leaves file", "recomputed"
+
+struct ProveOutcome {
+  EpochRecord record;
+  bool already_logged = false;  // this start was proven before: the logged record was handed back, nothing ran
+  double seconds = 0;           // wall time spent now running and committing the rounds (0 when already_logged)
+};
+
+struct RespondOutcome {
+  EpochResponse response;
+  bool already_logged = false;  // the same challenge again: the logged response (leaf_source == kLogged)
+  LeafSource leaf_source = LeafSource::kLogged;
+  std::string leaf_note;  // kRecomputed: why no kept leaves were used ("no leaves file", or the file's problem)
+};
 
 struct ProverOptions {
   RunOptions run;
   // Keep each epoch's leaf hashes in a leaves file until the epoch is answered (32 bytes per tile); otherwise
-  // recompute the sampled rounds when the challenge arrives. docs/PROTOCOL.md section 10.2 measures both.
+  // recompute the sampled rounds when the challenge arrives. docs/PROTOCOL.md section 11.2 measures both.
   bool keep_leaves = true;
   const Clock* clock = &SystemClock();  // informative record timestamps
 };
 
 class ProviderSession {
  public:
-  // Checks the lease (signature, parameters, provider key = key's), creates DIR/provider.log and signs the
-  // acceptance. Fails if DIR already holds a provider log.
+  // Checks the lease (signature, parameters, provider key = key's), locks DIR, creates DIR/provider.log and signs
+  // the acceptance. Fails if DIR already holds a provider log.
   static Result<ProviderSession> Accept(const std::filesystem::path& dir, const Lease& lease, const SecretKey& key,
                                         const Clock& clock = SystemClock());
   static Result<ProviderSession> Open(const std::filesystem::path& dir);
@@ -56,24 +89,24 @@ class ProviderSession {
   const Hash32& lease_id() const { return lease_id_; }
   const LeaseAcceptance& acceptance() const { return acceptance_; }
   const LogRecovery& recovery() const { return log_.recovery(); }
-  // Where the last Respond found its leaf hashes: "memory", "leaves file" or "recomputed (<why>)".
-  const std::string& last_leaf_source() const { return last_leaf_source_; }
+
+  // Every call below first refuses (kInvalidArgument, nothing logged) a key that is not the lease's provider key.
 
   // Runs the epoch on the engine and returns the signed record. Idempotent: the same start again returns the
-  // logged record. Rejects a start not signed by the lease's verifier, for another lease, for an epoch already
-  // passed, or chained to a record this provider never made.
-  Result<EpochRecord> Prove(const EpochStart& start, const SecretKey& key, const ProverOptions& options);
-  // Commits leaf hashes computed elsewhere (another engine, or a test's simulated lazy provider) with the same
-  // checks and logging as Prove.
-  Result<EpochRecord> ProveFromLeaves(const EpochStart& start, EpochLeaves leaves, const std::string& device,
-                                      uint64_t provider_start_us, uint64_t provider_end_us, const SecretKey& key,
-                                      bool keep_leaves);
+  // logged record (already_logged). Rejects (kRejected) a start not signed by the lease's verifier, for another
+  // lease, for an epoch already passed, or chained to a record this provider never made.
+  Result<ProveOutcome> Prove(const EpochStart& start, const SecretKey& key, const ProverOptions& options);
+  // Commits leaf hashes computed elsewhere (another engine, or SimulateLazyLeaves in vcp/lazy_provider.h) with
+  // the same checks and logging as Prove; `seconds` in the outcome is the time spent committing.
+  Result<ProveOutcome> ProveFromLeaves(const EpochStart& start, EpochLeaves leaves, const std::string& device,
+                                       uint64_t provider_start_us, uint64_t provider_end_us, const SecretKey& key,
+                                       bool keep_leaves);
 
   // Interactive mode: answers the verifier's signed challenge. Idempotent for the same challenge.
-  Result<EpochResponse> Respond(const Challenge& challenge, const SecretKey& key, const ProverOptions& options);
+  Result<RespondOutcome> Respond(const Challenge& challenge, const SecretKey& key, const ProverOptions& options);
   // Beacon mode: answers epoch `epoch` from the beacon; kUnavailable until its round is published.
-  Result<EpochResponse> RespondBeacon(uint64_t epoch, const BeaconSource& beacon, const SecretKey& key,
-                                      const ProverOptions& options);
+  Result<RespondOutcome> RespondBeacon(uint64_t epoch, const BeaconSource& beacon, const SecretKey& key,
+                                       const ProverOptions& options);
 
   ProviderSession(ProviderSession&&) = default;
   ProviderSession& operator=(ProviderSession&&) = default;
@@ -85,19 +118,21 @@ class ProviderSession {
     std::vector<Hash32> round_roots;
     std::optional<EpochResponse> response;
   };
-  ProviderSession(AppendLog log) : log_(std::move(log)) {}
+  ProviderSession(StoreLock lock, AppendLog log) : lock_(std::move(lock)), log_(std::move(log)) {}
   Status Replay();
+  Status CheckKey(const SecretKey& key) const;
   EpochState* FindEpoch(uint64_t epoch);
   Status CheckStart(const EpochStart& start) const;
   // Checks and logs a new start; returns the epoch's state (an existing one for a start seen before).
   Result<EpochState*> Begin(const EpochStart& start);
-  Result<EpochRecord> Finish(EpochState& state, EpochLeaves leaves, const std::string& device,
-                             uint64_t provider_start_us, uint64_t provider_end_us, const SecretKey& key,
-                             bool keep_leaves);
-  Result<EpochResponse> Answer(EpochState& state, const ChallengeValue& challenge, const SecretKey& key,
-                               const ProverOptions& options);
+  Result<ProveOutcome> Finish(EpochState& state, EpochLeaves leaves, const std::string& device,
+                              uint64_t provider_start_us, uint64_t provider_end_us, const SecretKey& key,
+                              bool keep_leaves);
+  Result<RespondOutcome> Answer(EpochState& state, const ChallengeValue& challenge, const SecretKey& key,
+                                const ProverOptions& options);
   std::filesystem::path LeavesPath(uint64_t epoch) const;
 
+  StoreLock lock_;  // first: held until the log is gone
   AppendLog log_;
   std::filesystem::path dir_;
   Lease lease_;
@@ -105,7 +140,6 @@ class ProviderSession {
   LeaseAcceptance acceptance_;
   std::vector<EpochState> epochs_;
   std::optional<std::pair<uint64_t, EpochLeaves>> cached_leaves_;  // the last epoch proven in this process
-  std::string last_leaf_source_;
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -133,13 +167,23 @@ struct RecordOutcome {
   std::optional<Verdict> verdict;        // the record failed the epoch
   std::optional<Challenge> challenge;    // interactive mode: send this to the provider
   std::optional<uint64_t> beacon_round;  // beacon mode: the round the provider will answer from
+  bool already_received = false;         // the same record again: the challenge (or round) it already got
+};
+
+struct ResponseOutcome {
+  // kPass, or the first thing found wrong. With `verdict` the epoch closed with it (pass or fail). Without, the
+  // response was refused (it does not parse or does not bind to this epoch: FailureClosesEpoch(reason) is false)
+  // and the epoch stays open for a valid response.
+  Finding finding;
+  std::optional<Verdict> verdict;
+  bool already_given = false;  // the response that closed the last epoch, given again: its logged verdict
 };
 
 class VerifierSession {
  public:
-  // `lease` carries everything but the nonce, the verifier key and the signature, which Create fills in. Creates
-  // DIR/verifier.log with the signed lease and a secret audit schedule whose epochs take `audit_share` of the
-  // lease's time on average (epoch length taken as the deadline).
+  // `lease` carries everything but the nonce, the verifier key and the signature, which Create fills in. Locks
+  // DIR, creates DIR/verifier.log with the signed lease and a secret audit schedule whose epochs take `audit_share` of
+  // the lease's time on average (epoch length taken as the deadline).
   static Result<VerifierSession> Create(const std::filesystem::path& dir, Lease lease, const SecretKey& key,
                                         double audit_share, VerifierOptions options = {});
   static Result<VerifierSession> Open(const std::filesystem::path& dir, VerifierOptions options = {});
@@ -161,26 +205,31 @@ class VerifierSession {
   // arrived, no-response when its record is still awaiting a valid response.
   Result<EpochStart> StartEpoch(const SecretKey& key);
   // Notes the arrival time on the verifier's clock and checks the record against the open epoch. The same record
-  // again returns the same challenge; a different second record is refused.
+  // again returns the same challenge (already_received), issuing it first when a crash came between logging the
+  // record's arrival and logging its challenge; a different second record is kRejected.
   Result<RecordOutcome> ReceiveRecord(std::span<const uint8_t> record_bytes, const SecretKey& key);
-  // Checks the response to the open epoch's record and closes the epoch with a signed verdict. A response that
-  // fails to bind to the epoch (or is malformed) is kRejected and the epoch stays open. Beacon mode:
-  // kUnavailable until the beacon round is published. The response that closed the last epoch, given again,
-  // returns the same verdict.
-  Result<Verdict> ReceiveResponse(std::span<const uint8_t> response_bytes, const SecretKey& key);
+  // Checks the response to the open epoch's record and closes the epoch with a signed verdict, or refuses it
+  // with the Reason and leaves the epoch open (see ResponseOutcome). Beacon mode: kUnavailable until the beacon
+  // round is published. The response that closed the last epoch, given again, returns the same verdict
+  // (already_given). kInvalidArgument when no epoch awaits a response, and when the open epoch's challenge was
+  // never issued (a crash after the record's arrival was logged: receive the record again to issue it).
+  Result<ResponseOutcome> ReceiveResponse(std::span<const uint8_t> response_bytes, const SecretKey& key);
   LeaseReport Report(uint64_t now_us, double confidence = 0.95) const;
 
   VerifierSession(VerifierSession&&) = default;
   VerifierSession& operator=(VerifierSession&&) = default;
 
  private:
-  VerifierSession(AppendLog log, VerifierOptions options) : log_(std::move(log)), options_(std::move(options)) {}
+  VerifierSession(StoreLock lock, AppendLog log, VerifierOptions options)
+      : lock_(std::move(lock)), log_(std::move(log)), options_(std::move(options)) {}
   Status Replay();
   VerifierEpoch* OpenEpoch();
   Hash32 ChainHead() const;
   Status CheckKey(const SecretKey& key) const;
   Result<Verdict> Close(VerifierEpoch& epoch, Reason reason, std::string detail, const SecretKey& key);
+  Result<Challenge> IssueChallenge(VerifierEpoch& epoch, const SecretKey& key);
 
+  StoreLock lock_;  // first: held until the log is gone
   AppendLog log_;
   VerifierOptions options_;
   Lease lease_;

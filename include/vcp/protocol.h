@@ -117,6 +117,7 @@ struct Challenge {  // interactive mode
 };
 
 enum class ChallengeKind : uint8_t { kVerifierRandomness = 1, kBeacon = 2 };
+std::string_view ChallengeKindName(ChallengeKind kind);  // "verifier-randomness" or "beacon"
 
 // The value sampled positions are drawn from, with where it came from.
 struct ChallengeValue {
@@ -184,7 +185,9 @@ std::string ToProtocolText(std::string_view text, size_t max_bytes);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Canonical bytes. Serialize writes the whole message including its signature field; Parse rejects wrong magic,
-// version, out-of-range enums and lengths, and trailing bytes.
+// version, out-of-range enums and lengths, and trailing bytes, naming the message and the field as vcp inspect's
+// JSON names it ("lease: workload.kind 9 is unknown; allowed: 1 (int8), 2 (fp32-ordered)"). Each message's fields
+// are listed once (lib/protocol/message_schema.h); Serialize, Parse and ToJson (vcp/message_json.h) follow it.
 
 enum class MessageType { kLease, kAcceptance, kEpochStart, kRecord, kChallenge, kResponse, kVerdict };
 std::string_view MessageTypeName(MessageType type);  // "lease", "lease-acceptance", ...

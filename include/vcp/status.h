@@ -6,6 +6,7 @@
 // allowed, e.g. "K = 200000 is too large for int8: K must be at most 131071 (int32 exactness bound)".
 #pragma once
 
+#include <cassert>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,10 @@ enum class StatusCode {
   kResourceExhausted,
   kInternal,         // a broken invariant or an unexpected library failure (CUDA, OpenSSL)
 };
+
+// The kind in words, as ToString prints it: "OK", "invalid argument", "I/O error", "corrupt data", "rejected",
+// "unavailable", "resource exhausted", "internal error".
+std::string_view StatusCodeName(StatusCode code);
 
 class [[nodiscard]] Status {
  public:
@@ -56,23 +61,38 @@ class [[nodiscard]] Status {
   std::shared_ptr<const State> state_;  // null when OK, so OK costs nothing
 };
 
-// A value or the Status saying why there is none. Accessing value() of a failed Result is a programming error.
+// A value or the failed Status saying why there is none; never both, never neither. Built from an OK Status (a
+// caller's bug: there is no value to hold) it holds kInternal "a Result was built from an OK status without a
+// value" instead, and asserts in debug builds. Accessing the value of a failed Result is a programming error
+// that asserts in debug builds (and is undefined in release builds, where the check costs nothing).
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}             // NOLINT(google-explicit-constructor)
-  Result(Status status) : status_(std::move(status)) {}     // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
+    assert(!status_.ok() && "a Result was built from an OK status without a value");
+    if (status_.ok()) status_ = Status::Internal("a Result was built from an OK status without a value");
+  }
   bool ok() const { return value_.has_value(); }
+  // OK when a value is held.
   const Status& status() const { return status_; }
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
-  T& operator*() & { return *value_; }
-  const T& operator*() const& { return *value_; }
+  T& value() & { return checked(); }
+  const T& value() const& { return checked(); }
+  T&& value() && { return std::move(checked()); }
+  T* operator->() { return &checked(); }
+  const T* operator->() const { return &checked(); }
+  T& operator*() & { return checked(); }
+  const T& operator*() const& { return checked(); }
 
  private:
+  T& checked() {
+    assert(value_.has_value() && "value() of a failed Result");
+    return *value_;
+  }
+  const T& checked() const {
+    assert(value_.has_value() && "value() of a failed Result");
+    return *value_;
+  }
   std::optional<T> value_;
   Status status_;
 };

@@ -1,4 +1,4 @@
-// vcp/store.h: the crash-safe files behind both roles (docs/PROTOCOL.md section 10): an append-only log of
+// vcp/store.h: the crash-safe files behind both roles (docs/PROTOCOL.md section 11): an append-only log of
 // checksummed frames, and the provider's per-epoch leaves file.
 //
 // Log file: an 8-byte header ("VCPG", u8 version 1, u8 role, 2 zero bytes) then frames:
@@ -11,8 +11,13 @@
 // a torn tail: it is reported in recovery(), cut off, and the log resumes. Damage followed by an intact frame is
 // corruption, which a crash cannot cause: Open refuses (kCorrupt) with the offset.
 //
-// Ownership: AppendLog owns its path and the parsed entries. Thread safety: one writer per log; the sessions
-// serialise their calls. Errors: kIoError with the path and OS reason; kCorrupt for damaged files.
+// One writer per store: StoreLock holds an exclusive flock(2) on DIR/store.lock for as long as it lives; the
+// sessions take it before they read or create their log, so a second process on the same store is refused at
+// once instead of signing a second message for the same epoch.
+//
+// Ownership: AppendLog owns its path and the parsed entries; StoreLock owns its file descriptor (move-only).
+// Thread safety: one writer per log; the sessions serialise their calls. Errors: kIoError with the path and OS
+// reason; kCorrupt for damaged files; kUnavailable when another process holds a store's lock.
 #pragma once
 
 #include <cstdint>
@@ -74,6 +79,30 @@ Result<LogScan> ScanLog(std::span<const uint8_t> bytes);
 // Frame bytes for one entry (the same bytes Append writes).
 std::vector<uint8_t> EncodeLogFrame(uint8_t type, std::span<const uint8_t> payload);
 
+// An exclusive, non-blocking lock on a store directory: DIR/store.lock (created 0600 if missing, never removed) is
+// flock()ed LOCK_EX | LOCK_NB and then rewritten with "pid <pid>\ncommand <argv joined by spaces>\n" so a refused
+// process can name the holder. flock locks belong to the open file, so a second Acquire in the same process is
+// refused too. The kernel drops the lock when the holder exits, even by a crash: a stale lock file is harmless.
+class StoreLock {
+ public:
+  // kUnavailable, at once, when another open file (another process, or another session in this one) holds it:
+  // "<what> store DIR is in use by pid P (COMMAND); one process at a time may write a store: wait for it to
+  // finish". kIoError when the lock file cannot be opened.
+  static Result<StoreLock> Acquire(const std::filesystem::path& dir, std::string_view what);
+  // What DIR/store.lock says about its last holder ("pid 123 (vcp prove ...)"), empty when unreadable or empty.
+  static std::string DescribeHolder(const std::filesystem::path& dir);
+
+  StoreLock(StoreLock&& other) noexcept;
+  StoreLock& operator=(StoreLock&& other) noexcept;
+  StoreLock(const StoreLock&) = delete;
+  StoreLock& operator=(const StoreLock&) = delete;
+  ~StoreLock();
+
+ private:
+  explicit StoreLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
 // Leaves file: "VCPH", u8 version 1, lease id, u64 epoch, u32 R, u64 leaves per round, R x leaves hashes, then a
 // 32-byte TaggedHash("vcp.v1.leaves-file", every byte before it). Written atomically.
 [[nodiscard]] Status WriteLeavesFile(const std::filesystem::path& path, const Hash32& lease_id, uint64_t epoch,
@@ -81,5 +110,15 @@ std::vector<uint8_t> EncodeLogFrame(uint8_t type, std::span<const uint8_t> paylo
 // Reads one round back, checking the header against the expected lease, epoch and shape and the checksum.
 Result<EpochLeaves> ReadLeavesFile(const std::filesystem::path& path, const Hash32& lease_id, uint64_t epoch,
                                    uint32_t rounds, uint64_t leaves_per_round);
+
+// The header of a leaves file image, checked for magic, version, size against its own counts and checksum
+// (vcp inspect, and ReadLeavesFile before it compares the header with what it expects). kCorrupt otherwise.
+struct LeavesFileHeader {
+  Hash32 lease_id{};
+  uint64_t epoch = 0;
+  uint32_t rounds = 0;
+  uint64_t leaves_per_round = 0;
+};
+Result<LeavesFileHeader> ScanLeavesFile(std::span<const uint8_t> bytes);
 
 }  // namespace vcp

@@ -1,5 +1,5 @@
 // vcp/verdict.h: from epoch verdicts to a lease verdict, and the audit schedule that decides when epochs run
-// (docs/PROTOCOL.md sections 8 and 9).
+// (docs/PROTOCOL.md sections 8 and 10).
 //
 // Ownership: values. Thread safety: reentrant. Errors: none; the functions are total over their inputs.
 #pragma once

@@ -1,6 +1,11 @@
 // vcp/workload.h: workload parameters, the tile grid, input generation and the CPU engine's computation of C,
 // all as docs/SPEC.md defines them. The CPU engine is the ground truth every backend must reproduce bit for bit.
 //
+// Workloads are defined by one table (lib/workload.cpp: id, name, input element size, K bound and the CPU
+// kernels; the CUDA kernels are the plugin's half, lib/cuda/cuda_backend.cpp). A new workload is a new
+// WorkloadKind value, its entry in kWorkloadKinds, one entry in each table and its kernels; both tables
+// static_assert that they cover kWorkloadKinds, so a missing entry fails to compile.
+//
 // Ownership: callers own every buffer; functions write into spans they are given and never keep them.
 // Thread safety: all functions are reentrant; `threads` = 0 means all hardware threads, 1 runs inline.
 // Errors: ValidateWorkload says what is out of range and what is allowed; the other functions require a
@@ -20,9 +25,23 @@
 namespace vcp {
 
 enum class WorkloadKind : uint8_t { kInt8 = 1, kFp32Ordered = 2 };
+// Every kind, in id order: the list each workload table must cover entry for entry.
+inline constexpr std::array<WorkloadKind, 2> kWorkloadKinds = {WorkloadKind::kInt8, WorkloadKind::kFp32Ordered};
 
-// "int8" or "fp32-ordered".
+// What the spec fixes about one workload (docs/SPEC.md sections 2-4).
+struct WorkloadInfo {
+  WorkloadKind kind;
+  std::string_view name;  // as the CLI and the docs spell it: "int8", "fp32-ordered"
+  uint32_t input_bytes;   // bytes per element of A and B (C's elements are always 4 bytes)
+  uint32_t max_k;         // the largest K this workload allows
+  std::string_view max_k_reason;  // why, for the error message ("so that ... stays exact"); empty: no own bound
+};
+// The table entry of kind, or nullptr for an id that names no workload (e.g. a corrupt message's byte).
+const WorkloadInfo* FindWorkload(WorkloadKind kind);
+
+// "int8" or "fp32-ordered"; "unknown" for an id that names no workload.
 std::string_view WorkloadName(WorkloadKind kind);
+// Refuses an unknown name, listing the allowed ones.
 Result<WorkloadKind> ParseWorkloadKind(std::string_view name);
 
 using Seed = std::array<uint8_t, 32>;
@@ -69,11 +88,21 @@ InputKey DeriveInputKey(const WorkloadParams& params);
 
 enum class Matrix : uint32_t { kA = 0, kB = 1 };
 
-// Whole inputs. int8: a is (M, K), b is (K, N), row-major; fp32 likewise.
+// Whole inputs for any workload: out is A (M, K) or B (K, N) row-major, FindWorkload(kind)->input_bytes bytes per
+// element in host order (int8 values or binary32 bit patterns).
+[[nodiscard]] Status GenerateInput(const WorkloadParams& params, Matrix which, std::span<uint8_t> out,
+                                   int threads = 0);
+// C (M, N) for any workload from inputs laid out as GenerateInput writes them; c holds 4-byte elements (int32
+// values or binary32 bit patterns).
+[[nodiscard]] Status ComputeOutput(const WorkloadParams& params, std::span<const uint8_t> a,
+                                   std::span<const uint8_t> b, std::span<uint32_t> c, int threads = 0);
+
+// Typed forms of the two above for one workload each (InvalidArgument for a workload of another kind).
+// int8: a is (M, K), b is (K, N), row-major; fp32 likewise.
 [[nodiscard]] Status GenerateInt8(const WorkloadParams& params, Matrix which, std::span<int8_t> out, int threads = 0);
 [[nodiscard]] Status GenerateFp32(const WorkloadParams& params, Matrix which, std::span<float> out, int threads = 0);
 
-// C for the whole workload. int8: a (M, K) and b (K, N) int8, c (M, N) int32. fp32: c (M, N) binary32.
+// int8: a (M, K) and b (K, N) int8, c (M, N) int32. fp32: c (M, N) binary32.
 [[nodiscard]] Status ComputeInt8(const WorkloadParams& params, std::span<const int8_t> a, std::span<const int8_t> b,
                                  std::span<int32_t> c, int threads = 0);
 [[nodiscard]] Status ComputeFp32(const WorkloadParams& params, std::span<const float> a, std::span<const float> b,

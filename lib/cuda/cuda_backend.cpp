@@ -1,20 +1,24 @@
-// The CUDA backend: generate, compute and commit a workload on the GPU, keeping every tensor on the device.
+// The CUDA backend: the stages of lib/backend.h on CUDA device 0, one stream per run, every tensor on the device.
+// Built as the plugin libvcp_cuda.so (target vcp_cuda), the only part of vcp that links the CUDA runtime and
+// cuBLASLt; lib/backend_loader.cpp loads it at run time and reaches it only through vcp_cuda_backend_stages().
 //
-// What leaves the device: the 32-byte root at the end of a run; later, for Commitment::Open, only the nodes a
-// multiproof needs (positions computed on the host, lib/merkle_positions.h, gathered on the device); all leaf
-// hashes only when a caller asks for them (LeafHashes). A, B and C are freed when the run ends; the Commitment
-// keeps the tree (all levels, 32 bytes per node, about 64 bytes per leaf) on the device until it is destroyed.
+// What leaves the device: the 32-byte root at the end of a run (lib/pipeline.cpp); later, for Commitment::Open,
+// only the nodes a multiproof needs (positions computed on the host, gathered on the device); all leaf hashes
+// only when a caller asks for them (LeafHashes). The pipeline frees A, B and C when the run ends; the tree (all
+// levels, 32 bytes per node, about 64 bytes per leaf) stays on the device until the Commitment is destroyed.
 //
 // The device is CUDA device 0 (CUDA_VISIBLE_DEVICES chooses which physical GPU that is).
 #include <cuda_runtime.h>
 
+#include <cstring>
+#include <iterator>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "backend.h"
 #include "cuda/cuda_util.h"
 #include "cuda/kernels.h"
-#include "merkle_positions.h"
 
 namespace vcp {
 
@@ -27,15 +31,105 @@ constexpr int kDevice = 0;
 // Left free for the CUDA context's own allocations and cuBLASLt's internals when checking that a run fits.
 constexpr uint64_t kHeadroomBytes = uint64_t{64} << 20;
 
-static_assert(sizeof(Hash32) == 32, "device digests are copied straight into Hash32 arrays");
+struct Run;
+
+// ---- the CUDA half of the table of workload definitions (the CPU half: lib/workload_table.h) ----
+
+struct CudaWorkload {
+  WorkloadKind kind;
+  cuda::BLayout b_layout;       // how B is stored for this workload's GEMM (A is always row-major)
+  uint64_t gemm_workspace_bytes;
+  // out: rows * cols elements of matrix (shared::kMatrixA / kMatrixB), laid out as layout says.
+  Status (*generate)(shared::PhiloxKey key, uint32_t matrix, uint32_t rows, uint32_t cols, void* out,
+                     cuda::BLayout layout, cudaStream_t stream);
+  Status (*prepare)(Run& run);  // host-side GEMM set-up, before anything is timed
+  // c (M, N) 4-byte elements = a (M, K) * b (stored as b_layout says).
+  Status (*gemm)(Run& run, const void* a, const void* b, void* c);
+  std::string (*gemm_path)(const Run& run);
+};
+
+struct Run {
+  WorkloadParams params;
+  const CudaWorkload* workload = nullptr;
+  uint32_t input_bytes = 0;
+  shared::PhiloxKey key{};
+  cuda::LeafSpec spec{};
+  uint64_t bytes[4] = {};  // per BufferRole
+  cuda::StreamOwner stream;
+  cuda::EventOwner marks[kRunMarks];
+  cuda::GemmInt8Plan int8_plan;  // used by the int8 entry only
+};
+
+struct Buffer {
+  BufferRole role;
+  DeviceBuffer memory;
+};
+
+Run& AsRun(BackendRun* r) { return *reinterpret_cast<Run*>(r); }
+const Run& AsRun(const BackendRun* r) { return *reinterpret_cast<const Run*>(r); }
+Buffer& AsBuffer(BackendBuffer* b) { return *reinterpret_cast<Buffer*>(b); }
+const Buffer& AsBuffer(const BackendBuffer* b) { return *reinterpret_cast<const Buffer*>(b); }
+
+Status GenerateInt8(shared::PhiloxKey key, uint32_t matrix, uint32_t rows, uint32_t cols, void* out,
+                    cuda::BLayout layout, cudaStream_t stream) {
+  return cuda::GenerateInt8Matrix(key, matrix, rows, cols, static_cast<int8_t*>(out), layout, stream);
+}
+Status PrepareInt8(Run& run) {
+  return cuda::PrepareGemmInt8(run.int8_plan, run.params.m, run.params.n, run.params.k);
+}
+// b is B^T (N, K): the K-contiguous layout cuBLASLt's int8 tensor-core kernels need (kernels/gemm_int8.cu).
+Status GemmInt8(Run& run, const void* a, const void* b, void* c) {
+  const WorkloadParams& p = run.params;
+  return cuda::GemmInt8(run.int8_plan, p.m, p.n, p.k, static_cast<const int8_t*>(a), static_cast<const int8_t*>(b),
+                        static_cast<int32_t*>(c), run.stream.get());
+}
+std::string Int8Path(const Run& run) { return run.int8_plan.use_cublaslt ? "cuBLASLt IMMA" : "fallback kernel"; }
+
+Status GenerateFp32(shared::PhiloxKey key, uint32_t matrix, uint32_t rows, uint32_t cols, void* out,
+                    cuda::BLayout layout, cudaStream_t stream) {
+  return cuda::GenerateFp32Matrix(key, matrix, rows, cols, static_cast<float*>(out), layout, stream);
+}
+Status PrepareNothing(Run&) { return Status::Ok(); }
+Status GemmFp32(Run& run, const void* a, const void* b, void* c) {
+  const WorkloadParams& p = run.params;
+  return cuda::GemmFp32Ordered(p.m, p.n, p.k, static_cast<const float*>(a), static_cast<const float*>(b),
+                               static_cast<float*>(c), run.stream.get());
+}
+std::string Fp32Path(const Run&) { return "ordered-fma kernel"; }
+
+// One entry per WorkloadKind, in kWorkloadKinds order.
+constexpr CudaWorkload kCudaWorkloads[] = {
+    {WorkloadKind::kInt8, cuda::BLayout::kTransposed, cuda::kInt8GemmWorkspaceBytes, &GenerateInt8, &PrepareInt8,
+     &GemmInt8, &Int8Path},
+    {WorkloadKind::kFp32Ordered, cuda::BLayout::kRowMajor, 0, &GenerateFp32, &PrepareNothing, &GemmFp32, &Fp32Path},
+};
+
+constexpr bool CoversEveryKind() {
+  if (std::size(kCudaWorkloads) != kWorkloadKinds.size()) return false;
+  for (size_t i = 0; i < kWorkloadKinds.size(); ++i) {
+    if (kCudaWorkloads[i].kind != kWorkloadKinds[i]) return false;
+  }
+  return true;
+}
+static_assert(CoversEveryKind(), "kCudaWorkloads needs exactly one entry per WorkloadKind, in kWorkloadKinds order");
+
+const CudaWorkload* FindCudaWorkload(WorkloadKind kind) {
+  for (const CudaWorkload& w : kCudaWorkloads) {
+    if (w.kind == kind) return &w;
+  }
+  return nullptr;
+}
+
+// ---- the stages ----
 
 std::string CudaVersionString(int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); }
 
 std::string ByteCount(uint64_t b) { return std::to_string(b) + " bytes (" + std::to_string(b >> 20) + " MiB)"; }
 
-Result<DeviceInfo> ProbeCuda() {
+Result<DeviceInfo> Probe() {
   int count = 0;
   if (const cudaError_t err = cudaGetDeviceCount(&count); err != cudaSuccess) {
+    (void)cudaGetLastError();
     return Status::Unavailable(std::string("no usable CUDA device: cudaGetDeviceCount says ") + cudaGetErrorName(err) +
                                ": " + cudaGetErrorString(err));
   }
@@ -67,171 +161,210 @@ Result<DeviceInfo> ProbeCuda() {
   return info;
 }
 
-// The tree as levels in one buffer: level h holds sizes[h] nodes starting at node offsets[h].
-struct TreeLayout {
-  std::vector<uint64_t> sizes, offsets;
-  uint64_t nodes = 0;
-};
-
-TreeLayout LayoutTree(uint64_t leaf_count) {
-  TreeLayout t;
-  t.sizes = MerkleLevelSizes(leaf_count);
-  for (uint64_t s : t.sizes) {
-    t.offsets.push_back(t.nodes);
-    t.nodes += s;
-  }
-  return t;
+Status Supports(const WorkloadParams& params, const DeviceInfo&) {
+  if (FindCudaWorkload(params.kind) != nullptr) return Status::Ok();
+  std::string allowed;
+  for (const CudaWorkload& w : kCudaWorkloads) allowed += (allowed.empty() ? "" : ", ") + std::string(WorkloadName(w.kind));
+  return Status::Unavailable("the CUDA backend has no kernels for workload " + std::string(WorkloadName(params.kind)) +
+                             "; it runs " + allowed + " (use --backend cpu)");
 }
 
-class CudaCommitment final : public Commitment {
- public:
-  CudaCommitment(const WorkloadParams& params, const Hash32& root, DeviceInfo device, RunTimings timings,
-                 TreeLayout layout, DeviceBuffer nodes)
-      : params_(params),
-        root_(root),
-        device_(std::move(device)),
-        timings_(timings),
-        layout_(std::move(layout)),
-        nodes_(std::move(nodes)) {}
-
-  const WorkloadParams& params() const override { return params_; }
-  const Hash32& root() const override { return root_; }
-  uint64_t leaf_count() const override { return layout_.sizes[0]; }
-  const DeviceInfo& device() const override { return device_; }
-  const RunTimings& timings() const override { return timings_; }
-
-  Result<MultiProof> Open(std::span<const uint64_t> leaf_indices) const override {
-    VCP_ASSIGN_OR_RETURN(std::vector<NodePosition> positions, MultiProofNodePositions(leaf_count(), leaf_indices));
-    MultiProof proof;
-    proof.tree_size = leaf_count();
-    proof.indices.assign(leaf_indices.begin(), leaf_indices.end());
-    if (positions.empty()) return proof;  // a one-leaf tree: the leaf is the root
-    std::vector<uint64_t> flat(positions.size());
-    for (size_t i = 0; i < positions.size(); ++i) {
-      flat[i] = layout_.offsets[positions[i].level] + positions[i].index;
-    }
-    proof.hashes.resize(flat.size());
-    // Own stream and buffers per call, so several threads may open the same commitment at once.
-    VCP_RETURN_IF_ERROR(CudaCheck(cudaSetDevice(kDevice), "cudaSetDevice"));
-    VCP_ASSIGN_OR_RETURN(cuda::StreamOwner stream, cuda::CreateStream());
-    VCP_ASSIGN_OR_RETURN(DeviceBuffer d_positions, DeviceBuffer::Allocate(flat.size() * 8, "proof node positions"));
-    VCP_ASSIGN_OR_RETURN(DeviceBuffer d_hashes, DeviceBuffer::Allocate(flat.size() * 32, "proof nodes"));
-    VCP_RETURN_IF_ERROR(CudaCheck(cudaMemcpyAsync(d_positions.get(), flat.data(), flat.size() * 8,
-                                                  cudaMemcpyHostToDevice, stream.get()),
-                                  "copying proof node positions to the device"));
-    VCP_RETURN_IF_ERROR(cuda::GatherNodes(nodes_.as<uint8_t>(), d_positions.as<uint64_t>(), flat.size(),
-                                          d_hashes.as<uint8_t>(), stream.get()));
-    VCP_RETURN_IF_ERROR(CudaCheck(cudaMemcpyAsync(proof.hashes.data(), d_hashes.get(), flat.size() * 32,
-                                                  cudaMemcpyDeviceToHost, stream.get()),
-                                  "copying proof nodes to the host"));
-    VCP_RETURN_IF_ERROR(CudaCheck(cudaStreamSynchronize(stream.get()), "opening tiles on the device"));
-    return proof;
-  }
-
-  Result<std::vector<Hash32>> LeafHashes() const override {
-    std::vector<Hash32> leaves(leaf_count());
-    VCP_RETURN_IF_ERROR(CudaCheck(cudaSetDevice(kDevice), "cudaSetDevice"));
-    VCP_RETURN_IF_ERROR(CudaCheck(cudaMemcpy(leaves.data(), nodes_.get(), leaves.size() * 32, cudaMemcpyDeviceToHost),
-                                  "copying the leaf hashes to the host"));
-    return leaves;
-  }
-
- private:
-  WorkloadParams params_;
-  Hash32 root_;
-  DeviceInfo device_;
-  RunTimings timings_;
-  TreeLayout layout_;
-  DeviceBuffer nodes_;  // every level, 32 bytes per node (layout_)
-};
-
 // Refuses a run that cannot fit before allocating anything, naming every buffer.
-Status CheckDeviceMemory(const DeviceInfo& device, uint64_t a, uint64_t b, uint64_t c, uint64_t tree,
-                         uint64_t workspace) {
+Status CheckDeviceMemory(const Run& run) {
   size_t free_bytes = 0, total_bytes = 0;
   VCP_RETURN_IF_ERROR(CudaCheck(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo"));
+  const uint64_t a = run.bytes[0], b = run.bytes[1], c = run.bytes[2], tree = run.bytes[3];
+  const uint64_t workspace = run.workload->gemm_workspace_bytes;
   const uint64_t need = a + b + c + tree + workspace + kHeadroomBytes;
   const std::string what = "this workload needs " + ByteCount(need) + " of GPU memory (A " + ByteCount(a) +
                            ", B " + ByteCount(b) + ", C " + ByteCount(c) + ", tree " + ByteCount(tree) +
-                           ", cuBLASLt workspace " + ByteCount(workspace) + ", headroom " +
-                           ByteCount(kHeadroomBytes) + ")";
+                           ", GEMM workspace " + ByteCount(workspace) + ", headroom " + ByteCount(kHeadroomBytes) +
+                           ")";
   if (need > total_bytes) {
-    return Status::InvalidArgument(what + " but " + device.name + " has " + ByteCount(total_bytes) +
+    return Status::InvalidArgument(what + " but GPU 0 has " + ByteCount(total_bytes) +
                                    " in all; use smaller M, N, K or --backend cpu");
   }
   if (need > free_bytes) {
-    return Status::ResourceExhausted(what + " but " + device.name + " has only " + ByteCount(free_bytes) + " free of " +
+    return Status::ResourceExhausted(what + " but GPU 0 has only " + ByteCount(free_bytes) + " free of " +
                                      ByteCount(total_bytes) + "; free GPU memory or use smaller M, N, K");
   }
   return Status::Ok();
 }
 
-Result<std::unique_ptr<Commitment>> RunCuda(const WorkloadParams& p, const RunOptions&, const DeviceInfo& device) {
+Result<BackendRun*> OpenRun(const WorkloadParams& p, int) {
   VCP_RETURN_IF_ERROR(CudaCheck(cudaSetDevice(kDevice), "cudaSetDevice"));
-  const bool int8 = p.kind == WorkloadKind::kInt8;
-  const uint64_t in_bytes = int8 ? 1 : 4;
-  const uint64_t a_bytes = uint64_t{p.m} * p.k * in_bytes, b_bytes = uint64_t{p.k} * p.n * in_bytes;
-  const uint64_t c_bytes = uint64_t{p.m} * p.n * 4;
-  TreeLayout layout = LayoutTree(TileGridOf(p).leaf_count());
-  const uint64_t tree_bytes = layout.nodes * 32;
-  VCP_RETURN_IF_ERROR(
-      CheckDeviceMemory(device, a_bytes, b_bytes, c_bytes, tree_bytes, int8 ? cuda::kInt8GemmWorkspaceBytes : 0));
-
-  VCP_ASSIGN_OR_RETURN(cuda::StreamOwner stream, cuda::CreateStream());
-  // ev[0] generate ev[1] GEMM ev[2] hash leaves, build levels ev[3]
-  cuda::EventOwner ev[4];
-  for (auto& e : ev) {
+  auto run = std::make_unique<Run>();
+  run->params = p;
+  run->workload = FindCudaWorkload(p.kind);
+  if (run->workload == nullptr) return Supports(p, DeviceInfo{});
+  run->input_bytes = FindWorkload(p.kind)->input_bytes;
+  const InputKey key = DeriveInputKey(p);
+  run->key = shared::PhiloxKey{key.k0, key.k1};
+  run->spec = cuda::LeafSpec{static_cast<uint32_t>(p.kind), p.m, p.n, p.k, p.tile, {}};
+  std::memcpy(run->spec.seed, p.seed.data(), sizeof run->spec.seed);
+  run->bytes[0] = uint64_t{p.m} * p.k * run->input_bytes;
+  run->bytes[1] = uint64_t{p.k} * p.n * run->input_bytes;
+  run->bytes[2] = uint64_t{p.m} * p.n * 4;
+  run->bytes[3] = LayoutTree(TileGridOf(p).leaf_count()).nodes * 32;
+  VCP_RETURN_IF_ERROR(CheckDeviceMemory(*run));
+  VCP_ASSIGN_OR_RETURN(run->stream, cuda::CreateStream());
+  for (auto& e : run->marks) {
     VCP_ASSIGN_OR_RETURN(e, cuda::CreateEvent());
   }
-  VCP_ASSIGN_OR_RETURN(DeviceBuffer nodes, DeviceBuffer::Allocate(tree_bytes, "the Merkle tree"));
-  Hash32 root{};
-  RunTimings timings;
-  {
-    VCP_ASSIGN_OR_RETURN(DeviceBuffer a, DeviceBuffer::Allocate(a_bytes, "A (M x K)"));
-    VCP_ASSIGN_OR_RETURN(DeviceBuffer b, DeviceBuffer::Allocate(b_bytes, "B (K x N)"));
-    VCP_ASSIGN_OR_RETURN(DeviceBuffer c, DeviceBuffer::Allocate(c_bytes, "C (M x N)"));
-    cuda::GemmInt8Plan plan;
-    if (int8) VCP_RETURN_IF_ERROR(cuda::PrepareGemmInt8(plan, p.m, p.n, p.k));  // host set-up before timing
-    const InputKey key = DeriveInputKey(p);
-    cuda::LeafSpec spec{static_cast<uint32_t>(p.kind), p.m, p.n, p.k, p.tile, {}};
-    for (size_t i = 0; i < p.seed.size(); ++i) spec.seed[i] = p.seed[i];
-
-    cudaStream_t s = stream.get();
-    VCP_RETURN_IF_ERROR(CudaCheck(cudaEventRecord(ev[0].get(), s), "cudaEventRecord"));
-    // int8 stores B transposed, the K-contiguous layout cuBLASLt's int8 tensor-core kernels need (gemm_int8.cu).
-    VCP_RETURN_IF_ERROR(cuda::GenerateInputs(p.kind, shared::PhiloxKey{key.k0, key.k1}, p.m, p.n, p.k, a.get(),
-                                             b.get(), int8 ? cuda::BLayout::kTransposed : cuda::BLayout::kRowMajor, s));
-    VCP_RETURN_IF_ERROR(CudaCheck(cudaEventRecord(ev[1].get(), s), "cudaEventRecord"));
-    if (int8) {
-      VCP_RETURN_IF_ERROR(
-          cuda::GemmInt8(plan, p.m, p.n, p.k, a.as<int8_t>(), b.as<int8_t>(), c.as<int32_t>(), s));
-    } else {
-      VCP_RETURN_IF_ERROR(cuda::GemmFp32Ordered(p.m, p.n, p.k, a.as<float>(), b.as<float>(), c.as<float>(), s));
-    }
-    VCP_RETURN_IF_ERROR(CudaCheck(cudaEventRecord(ev[2].get(), s), "cudaEventRecord"));
-    VCP_RETURN_IF_ERROR(cuda::HashLeaves(spec, c.as<uint32_t>(), p.n, nodes.as<uint8_t>(), s));
-    VCP_RETURN_IF_ERROR(cuda::BuildMerkleLevels(nodes.as<uint8_t>(), layout.offsets, layout.sizes, s));
-    VCP_RETURN_IF_ERROR(CudaCheck(cudaEventRecord(ev[3].get(), s), "cudaEventRecord"));
-    // The only bytes of the run that leave the device (a copy to pageable memory: it waits for the stream).
-    VCP_RETURN_IF_ERROR(CudaCheck(cudaMemcpyAsync(root.data(), nodes.as<uint8_t>() + 32 * layout.offsets.back(), 32,
-                                                  cudaMemcpyDeviceToHost, s),
-                                  "copying the root to the host"));
-    VCP_RETURN_IF_ERROR(CudaCheck(cudaStreamSynchronize(s), "running the workload on the device"));
-  }  // A, B and C are freed here; only the tree stays on the device
-
-  VCP_ASSIGN_OR_RETURN(timings.generate_seconds, cuda::ElapsedSeconds(ev[0], ev[1]));
-  VCP_ASSIGN_OR_RETURN(timings.gemm_seconds, cuda::ElapsedSeconds(ev[1], ev[2]));
-  VCP_ASSIGN_OR_RETURN(timings.commit_seconds, cuda::ElapsedSeconds(ev[2], ev[3]));
-  VCP_ASSIGN_OR_RETURN(timings.total_seconds, cuda::ElapsedSeconds(ev[0], ev[3]));
-  return std::unique_ptr<Commitment>(
-      new CudaCommitment(p, root, device, timings, std::move(layout), std::move(nodes)));
+  VCP_RETURN_IF_ERROR(run->workload->prepare(*run));
+  return reinterpret_cast<BackendRun*>(run.release());
 }
+
+// Waits for the stream first: the GEMM plan (cuBLASLt handle, workspace) must outlive every enqueued launch.
+void CloseRun(BackendRun* r) {
+  Run* run = &AsRun(r);
+  if (run->stream) (void)cudaStreamSynchronize(run->stream.get());
+  delete run;
+}
+
+Result<BackendBuffer*> Allocate(BackendRun* r, BufferRole role) {
+  VCP_RETURN_IF_ERROR(CudaCheck(cudaSetDevice(kDevice), "cudaSetDevice"));
+  auto buffer = std::make_unique<Buffer>();
+  buffer->role = role;
+  VCP_ASSIGN_OR_RETURN(buffer->memory, DeviceBuffer::Allocate(AsRun(r).bytes[static_cast<int>(role)],
+                                                              BufferRoleName(role)));
+  return reinterpret_cast<BackendBuffer*>(buffer.release());
+}
+
+void Release(BackendRun*, BackendBuffer* b) { delete &AsBuffer(b); }
+
+Status Generate(BackendRun* r, Matrix which, BackendBuffer* out) {
+  Run& run = AsRun(r);
+  const WorkloadParams& p = run.params;
+  const bool is_a = which == Matrix::kA;
+  return run.workload->generate(run.key, static_cast<uint32_t>(which), is_a ? p.m : p.k, is_a ? p.k : p.n,
+                                AsBuffer(out).memory.get(), is_a ? cuda::BLayout::kRowMajor : run.workload->b_layout,
+                                run.stream.get());
+}
+
+Status Gemm(BackendRun* r, const BackendBuffer* a, const BackendBuffer* b, BackendBuffer* c) {
+  Run& run = AsRun(r);
+  return run.workload->gemm(run, AsBuffer(a).memory.get(), AsBuffer(b).memory.get(), AsBuffer(c).memory.get());
+}
+
+Status HashLeavesStage(BackendRun* r, const BackendBuffer* c, BackendBuffer* tree) {
+  Run& run = AsRun(r);
+  return cuda::HashLeaves(run.spec, AsBuffer(c).memory.as<uint32_t>(), run.params.n, AsBuffer(tree).memory.as<uint8_t>(),
+                          run.stream.get());
+}
+
+Status BuildLevels(BackendRun* r, BackendBuffer* tree, const TreeLayout& layout) {
+  Run& run = AsRun(r);
+  if (layout.nodes * 32 > AsBuffer(tree).memory.bytes()) {
+    return Status::InvalidArgument("the tree layout has " + std::to_string(layout.nodes) +
+                                   " nodes, more than the tree buffer holds");
+  }
+  return cuda::BuildMerkleLevels(AsBuffer(tree).memory.as<uint8_t>(), layout.offsets, layout.sizes, run.stream.get());
+}
+
+// Own stream and buffers per call, so several threads may open the same commitment at once.
+Status GatherNodes(BackendRun*, const BackendBuffer* tree, std::span<const uint64_t> nodes, std::span<Hash32> out) {
+  static_assert(sizeof(Hash32) == 32, "device digests are copied straight into Hash32 arrays");
+  if (nodes.size() != out.size()) return Status::InvalidArgument("gather: positions and output differ in size");
+  if (nodes.empty()) return Status::Ok();
+  const uint64_t tree_nodes = AsBuffer(tree).memory.bytes() / 32;
+  for (uint64_t n : nodes) {
+    if (n >= tree_nodes) {
+      return Status::InvalidArgument("gather: node " + std::to_string(n) + " is beyond the tree's " +
+                                     std::to_string(tree_nodes) + " nodes");
+    }
+  }
+  VCP_RETURN_IF_ERROR(CudaCheck(cudaSetDevice(kDevice), "cudaSetDevice"));
+  VCP_ASSIGN_OR_RETURN(cuda::StreamOwner stream, cuda::CreateStream());
+  VCP_ASSIGN_OR_RETURN(DeviceBuffer d_positions, DeviceBuffer::Allocate(nodes.size() * 8, "proof node positions"));
+  VCP_ASSIGN_OR_RETURN(DeviceBuffer d_hashes, DeviceBuffer::Allocate(nodes.size() * 32, "proof nodes"));
+  VCP_RETURN_IF_ERROR(CudaCheck(cudaMemcpyAsync(d_positions.get(), nodes.data(), nodes.size() * 8,
+                                                cudaMemcpyHostToDevice, stream.get()),
+                                "copying proof node positions to the device"));
+  VCP_RETURN_IF_ERROR(cuda::GatherNodes(AsBuffer(tree).memory.as<uint8_t>(), d_positions.as<uint64_t>(), nodes.size(),
+                                        d_hashes.as<uint8_t>(), stream.get()));
+  VCP_RETURN_IF_ERROR(CudaCheck(cudaMemcpyAsync(out.data(), d_hashes.get(), nodes.size() * 32, cudaMemcpyDeviceToHost,
+                                                stream.get()),
+                                "copying proof nodes to the host"));
+  return CudaCheck(cudaStreamSynchronize(stream.get()), "gathering proof nodes on the device");
+}
+
+Status Mark(BackendRun* r, RunMark mark) {
+  Run& run = AsRun(r);
+  return CudaCheck(cudaEventRecord(run.marks[static_cast<int>(mark)].get(), run.stream.get()), "cudaEventRecord");
+}
+
+Status Finish(BackendRun* r) {
+  return CudaCheck(cudaStreamSynchronize(AsRun(r).stream.get()), "running the workload on the device");
+}
+
+Result<double> SecondsBetween(BackendRun* r, RunMark from, RunMark to) {
+  Run& run = AsRun(r);
+  return cuda::ElapsedSeconds(run.marks[static_cast<int>(from)], run.marks[static_cast<int>(to)]);
+}
+
+Status CheckRange(const char* what, uint64_t offset, uint64_t count, uint64_t size) {
+  if (offset > size || count > size - offset) {
+    return Status::InvalidArgument(std::string(what) + " of " + std::to_string(count) + " bytes at offset " +
+                                   std::to_string(offset) + " is outside the buffer of " + std::to_string(size) +
+                                   " bytes");
+  }
+  return Status::Ok();
+}
+
+// Copies go through the run's stream and wait for it: ordered after every stage enqueued before them.
+Status Upload(BackendRun* r, BackendBuffer* dst, uint64_t offset, std::span<const uint8_t> src) {
+  Run& run = AsRun(r);
+  DeviceBuffer& to = AsBuffer(dst).memory;
+  VCP_RETURN_IF_ERROR(CheckRange("upload", offset, src.size(), to.bytes()));
+  VCP_RETURN_IF_ERROR(CudaCheck(cudaMemcpyAsync(to.as<uint8_t>() + offset, src.data(), src.size(),
+                                                cudaMemcpyHostToDevice, run.stream.get()),
+                                "copying to the device"));
+  return CudaCheck(cudaStreamSynchronize(run.stream.get()), "copying to the device");
+}
+
+Status Download(BackendRun* r, const BackendBuffer* src, uint64_t offset, std::span<uint8_t> dst) {
+  Run& run = AsRun(r);
+  const DeviceBuffer& from = AsBuffer(src).memory;
+  VCP_RETURN_IF_ERROR(CheckRange("download", offset, dst.size(), from.bytes()));
+  VCP_RETURN_IF_ERROR(CudaCheck(cudaSetDevice(kDevice), "cudaSetDevice"));
+  VCP_RETURN_IF_ERROR(CudaCheck(cudaMemcpyAsync(dst.data(), from.as<uint8_t>() + offset, dst.size(),
+                                                cudaMemcpyDeviceToHost, run.stream.get()),
+                                "copying to the host"));
+  return CudaCheck(cudaStreamSynchronize(run.stream.get()), "copying to the host");
+}
+
+// A is row-major; B is transposed back on the host when the workload stores B^T.
+Status DownloadInput(BackendRun* r, Matrix which, const BackendBuffer* in, std::span<uint8_t> dst) {
+  Run& run = AsRun(r);
+  if (which == Matrix::kA || run.workload->b_layout == cuda::BLayout::kRowMajor) return Download(r, in, 0, dst);
+  std::vector<uint8_t> bt(dst.size());  // B^T, (N, K) row-major
+  VCP_RETURN_IF_ERROR(Download(r, in, 0, bt));
+  const uint64_t k = run.params.k, n = run.params.n, e = run.input_bytes;
+  if (dst.size() != k * n * e) return Status::InvalidArgument("download_input: B needs " + std::to_string(k * n * e) + " bytes");
+  for (uint64_t row = 0; row < k; ++row) {
+    for (uint64_t col = 0; col < n; ++col) std::memcpy(&dst[(row * n + col) * e], &bt[(col * k + row) * e], e);
+  }
+  return Status::Ok();
+}
+
+std::string GemmPath(const BackendRun* r) {
+  const Run& run = AsRun(r);
+  return run.workload->gemm_path(run);
+}
+
+void* RawPointer(BackendBuffer* b) { return AsBuffer(b).memory.get(); }
+
+constexpr BackendStages kStages{
+    kBackendInterfaceVersion, "cuda", &Probe, &Supports, &OpenRun, &CloseRun, &Allocate, &Release, &Generate,
+    &Gemm, &HashLeavesStage, &BuildLevels, &GatherNodes, &Mark, &Finish, &SecondsBetween, &Upload, &Download,
+    &DownloadInput, &GemmPath, &RawPointer};
 
 }  // namespace
 
-const Backend& CudaBackend() {
-  static const Backend backend{"cuda", &ProbeCuda, &RunCuda};
-  return backend;
-}
-
 }  // namespace vcp
+
+// The plugin's one exported symbol (lib/backend_loader.cpp). Its table's first member is the interface version.
+extern "C" __attribute__((visibility("default"))) const vcp::BackendStages* vcp_cuda_backend_stages() {
+  return &vcp::kStages;
+}

@@ -1,11 +1,12 @@
-// The host launchers of kernels/*.cu: one per file (gemm_int8.cu also has PrepareGemmInt8, which launches nothing),
+// The host launchers of kernels/*.cu: one per file (gemm_int8.cu also has PrepareGemmInt8, which launches nothing;
+// generate_inputs.cu has one per element type),
 // each enqueueing its work on `stream` and returning a Status
 // (launch failures carry CUDA's error text; faults inside a kernel surface at the caller's next synchronisation).
 // Pointers are device pointers from cudaMalloc unless a comment says otherwise. Shapes are validated workloads
 // (lib/workload.cpp): 1 <= M, N, K <= 2^20, T a power of two in [8, 256].
 //
-// Pipeline of the CUDA backend (lib/cuda/cuda_backend.cpp), one tensor from seed to root:
-//   GenerateInputs  -> A (M, K) and B: row-major (K, N), or transposed (N, K) for the int8 tensor-core GEMM
+// The stages of the CUDA backend (lib/cuda/cuda_backend.cpp; the pipeline itself is lib/pipeline.cpp):
+//   Generate*Matrix -> A (M, K) and B: row-major (K, N), or transposed (N, K) for the int8 tensor-core GEMM
 //   GemmInt8 / GemmFp32Ordered -> C (M, N) row-major, 4-byte elements
 //   HashLeaves      -> level 0 of the tree: one 32-byte digest per T x T tile, in leaf order
 //   BuildMerkleLevels -> levels 1.. in the same buffer; the last level holds the root
@@ -27,15 +28,18 @@
 
 namespace vcp::cuda {
 
-// kernels/generate_inputs.cu. Every element is shared::Int8Element / Fp32Element of its row-major index in the
-// spec's (M, K) or (K, N) matrix, whatever layout it is stored in.
+// kernels/generate_inputs.cu, one launcher per element type (the workload table in lib/cuda/cuda_backend.cpp
+// picks one). Every element is shared::Int8Element / Fp32Element of its row-major index in the spec's matrix
+// (rows, cols) = (M, K) for A or (K, N) for B, whatever layout it is stored in.
 enum class BLayout {
-  kRowMajor,    // b is (K, N) row-major, as the spec writes B
-  kTransposed,  // b is B^T, (N, K) row-major: K-contiguous, the layout cuBLASLt's int8 kernels need
+  kRowMajor,    // out is (rows, cols) row-major, as the spec writes the matrix
+  kTransposed,  // out is the transpose, (cols, rows) row-major: for B, K-contiguous, as cuBLASLt's int8 kernels need
 };
-// a: (M, K) row-major, M*K elements of int8 or float (by kind). b: K*N elements laid out as b_layout says.
-[[nodiscard]] Status GenerateInputs(WorkloadKind kind, shared::PhiloxKey key, uint32_t m, uint32_t n, uint32_t k,
-                                    void* a, void* b, BLayout b_layout, cudaStream_t stream);
+// matrix: shared::kMatrixA or kMatrixB. out: rows * cols elements laid out as layout says.
+[[nodiscard]] Status GenerateInt8Matrix(shared::PhiloxKey key, uint32_t matrix, uint32_t rows, uint32_t cols,
+                                        int8_t* out, BLayout layout, cudaStream_t stream);
+[[nodiscard]] Status GenerateFp32Matrix(shared::PhiloxKey key, uint32_t matrix, uint32_t rows, uint32_t cols,
+                                        float* out, BLayout layout, cudaStream_t stream);
 
 // kernels/gemm_int8.cu. cuBLASLt state for one shape, built on the first call and reused while the shape stays
 // the same (so repeated launches, as in the benchmarks, pay the heuristic query once). Owned by the caller.
@@ -80,10 +84,5 @@ struct GemmInt8Plan {
 // numbers into nodes. out: (count, 32) bytes.
 [[nodiscard]] Status GatherNodes(const uint8_t* nodes, const uint64_t* positions, uint64_t count, uint8_t* out,
                                  cudaStream_t stream);
-
-// kernels/sha256_messages.cu (tests): digests[i] = SHA-256 of message i, data[offsets[i] .. + lengths[i]), one
-// thread per message running shared::Sha256Stream. offsets, lengths: (count) device arrays. digests: (count, 32).
-[[nodiscard]] Status Sha256Messages(const uint8_t* data, const uint64_t* offsets, const uint64_t* lengths,
-                                    uint64_t count, uint8_t* digests, cudaStream_t stream);
 
 }  // namespace vcp::cuda

@@ -1,4 +1,6 @@
 // Beacon sources, clocks and randomness for the lease protocol (docs/PROTOCOL.md section 7.2).
+#include "vcp/beacon.h"
+
 #include <sodium.h>
 
 #include <algorithm>
@@ -10,7 +12,6 @@
 #include <vector>
 
 #include "fileio.h"
-#include "vcp/beacon.h"
 #include "vcp/bytes.h"
 
 namespace vcp {
@@ -164,6 +165,23 @@ RandomFill SystemRandom() {
     [[maybe_unused]] const int initialized = sodium_init();
     randombytes_buf(out.data(), out.size());
   };
+}
+
+DemoBeacon::DemoBeacon(const Clock& clock, uint64_t genesis_us, uint64_t period_us, const RandomFill& random)
+    : clock_(&clock), genesis_us_(genesis_us), period_us_(std::max<uint64_t>(period_us, 1)) {
+  random(secret_);
+}
+
+Result<Hash32> DemoBeacon::Value(uint64_t round) const {
+  // Saturating: a round far in the future is simply not published yet.
+  const uint64_t due = round > (UINT64_MAX - genesis_us_) / period_us_ ? UINT64_MAX : genesis_us_ + round * period_us_;
+  if (clock_->NowMicros() < due) {
+    return Status::Unavailable("demo beacon round " + std::to_string(round) + " is not published yet");
+  }
+  ByteWriter w;
+  w.Bytes(secret_);
+  w.U64(round);
+  return TaggedHash("vcp.demo.beacon", w.bytes());
 }
 
 }  // namespace vcp

@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "protocol/message_schema.h"
 #include "vcp/bytes.h"
 #include "vcp/merkle.h"
 #include "vcp/protocol.h"
@@ -12,16 +13,6 @@
 namespace vcp {
 
 namespace {
-
-Hash32 HashWithoutSignature(std::string_view tag, const std::vector<uint8_t>& serialized) {
-  return TaggedHash(tag, std::span<const uint8_t>(serialized.data(), serialized.size() - kSignatureBytes));
-}
-
-uint64_t LoadU64Le(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
 
 // One maximal subtree without an opened leaf contributes one hash; RFC 6962 splits at the largest power of two
 // below the size.
@@ -119,9 +110,11 @@ Status ValidateLease(const Lease& lease) {
 // ---------------------------------------------------------------------------------------------------------------
 // Ids and seeds.
 
-Hash32 LeaseId(const Lease& lease) { return HashWithoutSignature("vcp.v1.lease-id", Serialize(lease)); }
+Hash32 LeaseId(const Lease& lease) { return schema::HashBeforeSignature("vcp.v1.lease-id", Serialize(lease)); }
 
-Hash32 RecordHash(const EpochRecord& record) { return HashWithoutSignature("vcp.v1.record-hash", Serialize(record)); }
+Hash32 RecordHash(const EpochRecord& record) {
+  return schema::HashBeforeSignature("vcp.v1.record-hash", Serialize(record));
+}
 
 Seed EpochSeed(const Hash32& lease_id, uint64_t epoch, const Hash32& beacon, const Hash32& prev_record) {
   ByteWriter w;
@@ -177,20 +170,15 @@ std::vector<SamplePosition> SamplePositions(const Hash32& record_hash, const Has
   const uint64_t rejected = (std::numeric_limits<uint64_t>::max() - total + 1) % total;  // 2^64 mod total
   const uint64_t limit = std::numeric_limits<uint64_t>::max() - rejected + 1;            // 0 means 2^64
   positions.reserve(samples);
-  ByteWriter w;
-  w.Bytes(record_hash);
-  w.Bytes(challenge);
-  w.U32(0);
-  w.U32(0);
-  std::vector<uint8_t> fields = w.Take();
   for (uint32_t draw = 0; draw < samples; ++draw) {
     for (uint32_t attempt = 0;; ++attempt) {
-      for (int i = 0; i < 4; ++i) {
-        fields[64 + i] = static_cast<uint8_t>(draw >> (8 * i));
-        fields[68 + i] = static_cast<uint8_t>(attempt >> (8 * i));
-      }
-      const Hash32 h = TaggedHash("vcp.v1.sample", fields);
-      const uint64_t x = LoadU64Le(h.data());
+      ByteWriter fields;
+      fields.Bytes(record_hash);
+      fields.Bytes(challenge);
+      fields.U32(draw);
+      fields.U32(attempt);
+      const Hash32 h = TaggedHash("vcp.v1.sample", fields.bytes());
+      const uint64_t x = LoadLe64(std::span<const uint8_t, kHashBytes>(h).first<8>());  // the digest's first 8 bytes
       if (limit != 0 && x >= limit) continue;
       const uint64_t position = x % total;
       positions.push_back({static_cast<uint32_t>(position / leaves_per_round), position % leaves_per_round});

@@ -1,37 +1,20 @@
-// The two roles of a lease over their crash-safe stores (docs/PROTOCOL.md section 10). Rule everywhere: append
+// The two roles of a lease over their crash-safe stores (docs/PROTOCOL.md section 11). Rule everywhere: append
 // to the log (flushed) first, then hand the message out.
+#include "vcp/lease_session.h"
+
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 #include <system_error>
 
 #include "vcp/bytes.h"
-#include "vcp/lease_session.h"
+#include "vcp/store_log.h"
 
 namespace vcp {
 
 namespace {
-
-// Log entry types. Never renumbered: they are on disk.
-enum ProviderEntry : uint8_t {
-  kProviderLease = 1,       // lease bytes
-  kProviderAcceptance = 2,  // acceptance bytes
-  kProviderStart = 3,       // epoch start bytes (before the epoch runs)
-  kProviderRecord = 4,      // u32 length, record bytes, u32 R, R round roots (before the record is handed out)
-  kProviderResponse = 5,    // response bytes (before the response is handed out)
-};
-
-enum VerifierEntry : uint8_t {
-  kVerifierLease = 1,       // lease bytes
-  kVerifierPlan = 2,        // audit schedule seed (32), u64 mean gap in microseconds
-  kVerifierAcceptance = 3,  // acceptance bytes
-  kVerifierStart = 4,       // epoch start bytes (before it is handed out)
-  kVerifierArrival = 5,     // u64 arrival time (verifier's clock), record bytes: an authentic record
-  kVerifierChallenge = 6,   // challenge bytes (before it is handed out)
-  kVerifierVerdict = 7,     // verdict bytes
-  kVerifierResponse = 8,    // response bytes that closed an epoch (kept as evidence)
-};
 
 constexpr const char* kProviderLog = "provider.log";
 constexpr const char* kVerifierLog = "verifier.log";
@@ -51,6 +34,87 @@ Status CorruptEntry(const LogEntry& entry, const Status& why) {
                          std::to_string(entry.type) + "): " + std::string(why.message()));
 }
 
+// Open on a directory without the role's log: say so before creating anything (the lock file) there.
+Status CheckStoreExists(const std::filesystem::path& dir, const char* log_name, const char* role) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir / log_name, ec)) return Status::Ok();
+  if (ec) return Status::IoError("cannot check " + (dir / log_name).string() + ": " + ec.message());
+  // A wrong --store is the caller's mistake (exit 2), not a failing disk.
+  return Status::InvalidArgument(dir.string() + " is not a " + role + " store: it has no " + log_name +
+                                 "; give the directory made by " +
+                                 (std::string_view(role) == "provider" ? "vcp lease accept" : "vcp lease new"));
+}
+
+Status CheckBeaconSource(const Lease& lease, const BeaconSource& beacon) {
+  if (beacon.name() != lease.beacon_name || beacon.genesis_us() != lease.beacon_genesis_us ||
+      beacon.period_us() != lease.beacon_period_us) {
+    return Status::InvalidArgument("beacon source \"" + beacon.name() + "\" is not the lease's beacon \"" +
+                                   lease.beacon_name + "\" (name, genesis and period must match)");
+  }
+  return Status::Ok();
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// A key that is not the one this role signs with: names both keys, and the role the given key belongs to.
+Status WrongKey(const Lease& lease, const SecretKey& key, bool provider_role) {
+  const PublicKey& needed = provider_role ? lease.provider_key : lease.verifier_key;
+  const PublicKey& other = provider_role ? lease.verifier_key : lease.provider_key;
+  if (key.public_key() == needed) return Status::Ok();
+  const char* role = provider_role ? "provider" : "verifier";
+  const std::string given =
+      key.public_key() == other
+          ? "key " + Short(key.public_key()) + " is the lease's " + (provider_role ? "verifier" : "provider") + " key"
+          : "key " + Short(key.public_key()) + " is neither the lease's provider key " + Short(lease.provider_key) +
+                " nor its verifier key " + Short(lease.verifier_key);
+  return Status::InvalidArgument(given + "; this step signs as the " + role + " and needs the " + role +
+                                 "'s secret key (public key " + Short(needed) + ")");
+}
+
+std::string_view Described(MessageType type) {
+  switch (type) {
+    case MessageType::kLease:
+      return "a lease";
+    case MessageType::kAcceptance:
+      return "a lease acceptance";
+    case MessageType::kEpochStart:
+      return "an epoch start";
+    case MessageType::kRecord:
+      return "an epoch record";
+    case MessageType::kChallenge:
+      return "a challenge";
+    case MessageType::kResponse:
+      return "an epoch response";
+    case MessageType::kVerdict:
+      return "a verdict";
+  }
+  return "a message";
+}
+
+// A message of another kind than the call expects (a record given to ReceiveResponse): named, with where it goes.
+Status CheckKind(std::span<const uint8_t> bytes, MessageType expected) {
+  Result<MessageType> type = IdentifyMessage(bytes);
+  if (!type.ok() || *type == expected) return Status::Ok();  // unparseable bytes are the checks' business
+  std::string where;
+  switch (*type) {
+    case MessageType::kRecord:
+      where = "a record goes to the verifier's record step (vcp challenge --record)";
+      break;
+    case MessageType::kResponse:
+      where = "a response goes to the verifier's verify step (vcp verify --response)";
+      break;
+    default:
+      where = "the verifier expects the provider's record, then its response";
+      break;
+  }
+  return Status::InvalidArgument("this is " + std::string(Described(*type)) + ", not " +
+                                 std::string(Described(expected)) + "; " + where);
+}
+
+}  // namespace
+
 std::string DescribeDevice(const DeviceInfo& d) {
   std::string out = d.backend + ": " + d.name;
   if (d.compute_units > 0)
@@ -59,15 +123,6 @@ std::string DescribeDevice(const DeviceInfo& d) {
   if (!d.driver_version.empty()) out += ", driver " + d.driver_version;
   return out;
 }
-
-std::vector<uint8_t> U64Then(uint64_t value, std::span<const uint8_t> bytes) {
-  ByteWriter w;
-  w.U64(value);
-  w.Bytes(bytes);
-  return w.Take();
-}
-
-}  // namespace
 
 bool FailureClosesEpoch(Reason reason) {
   switch (reason) {
@@ -86,31 +141,45 @@ bool FailureClosesEpoch(Reason reason) {
 // ===============================================================================================================
 // Provider.
 
+std::string_view LeafSourceName(LeafSource source) {
+  switch (source) {
+    case LeafSource::kLogged:
+      return "logged response";
+    case LeafSource::kMemory:
+      return "memory";
+    case LeafSource::kLeavesFile:
+      return "leaves file";
+    case LeafSource::kRecomputed:
+      return "recomputed";
+  }
+  return "unknown";
+}
+
 Result<ProviderSession> ProviderSession::Accept(const std::filesystem::path& dir, const Lease& lease,
                                                 const SecretKey& key, const Clock& clock) {
   VCP_RETURN_IF_ERROR(ValidateLease(lease));
   VCP_RETURN_IF_ERROR(CheckSignature(lease));
-  if (key.public_key() != lease.provider_key) {
-    return Status::InvalidArgument("lease names provider key " + ToHex(lease.provider_key) + "; this key is " +
-                                   ToHex(key.public_key()));
-  }
+  VCP_RETURN_IF_ERROR(WrongKey(lease, key, /*provider_role=*/true));
   VCP_RETURN_IF_ERROR(MakeDir(dir));
+  VCP_ASSIGN_OR_RETURN(StoreLock lock, StoreLock::Acquire(dir, "provider"));
   VCP_ASSIGN_OR_RETURN(AppendLog log, AppendLog::Create(dir / kProviderLog, StoreRole::kProvider));
-  ProviderSession session(std::move(log));
+  ProviderSession session(std::move(lock), std::move(log));
   session.dir_ = dir;
   session.lease_ = lease;
   session.lease_id_ = LeaseId(lease);
   session.acceptance_.lease_id = session.lease_id_;
   session.acceptance_.accepted_us = clock.NowMicros();
   VCP_RETURN_IF_ERROR(Sign(session.acceptance_, key));
-  VCP_RETURN_IF_ERROR(session.log_.Append(kProviderLease, Serialize(lease)));
-  VCP_RETURN_IF_ERROR(session.log_.Append(kProviderAcceptance, Serialize(session.acceptance_)));
+  VCP_RETURN_IF_ERROR(session.log_.Append(uint8_t(ProviderEntry::kLease), Serialize(lease)));
+  VCP_RETURN_IF_ERROR(session.log_.Append(uint8_t(ProviderEntry::kAcceptance), Serialize(session.acceptance_)));
   return session;
 }
 
 Result<ProviderSession> ProviderSession::Open(const std::filesystem::path& dir) {
+  VCP_RETURN_IF_ERROR(CheckStoreExists(dir, kProviderLog, "provider"));
+  VCP_ASSIGN_OR_RETURN(StoreLock lock, StoreLock::Acquire(dir, "provider"));
   VCP_ASSIGN_OR_RETURN(AppendLog log, AppendLog::Open(dir / kProviderLog, StoreRole::kProvider));
-  ProviderSession session(std::move(log));
+  ProviderSession session(std::move(lock), std::move(log));
   session.dir_ = dir;
   VCP_RETURN_IF_ERROR(session.Replay().WithContext((dir / kProviderLog).string()));
   return session;
@@ -118,52 +187,41 @@ Result<ProviderSession> ProviderSession::Open(const std::filesystem::path& dir) 
 
 Status ProviderSession::Replay() {
   const auto& entries = log_.entries();
-  if (entries.size() < 2 || entries[0].type != kProviderLease || entries[1].type != kProviderAcceptance) {
+  if (entries.size() < 2 || entries[0].type != uint8_t(ProviderEntry::kLease) ||
+      entries[1].type != uint8_t(ProviderEntry::kAcceptance)) {
     return Status::Corrupt("a provider log starts with the lease and the acceptance");
   }
   for (const LogEntry& entry : entries) {
-    switch (entry.type) {
-      case kProviderLease: {
+    switch (static_cast<ProviderEntry>(entry.type)) {
+      case ProviderEntry::kLease: {
         Result<Lease> lease = ParseLease(entry.payload);
         if (!lease.ok()) return CorruptEntry(entry, lease.status());
         lease_ = *lease;
         lease_id_ = LeaseId(lease_);
         break;
       }
-      case kProviderAcceptance: {
+      case ProviderEntry::kAcceptance: {
         Result<LeaseAcceptance> acceptance = ParseLeaseAcceptance(entry.payload);
         if (!acceptance.ok()) return CorruptEntry(entry, acceptance.status());
         acceptance_ = *acceptance;
         break;
       }
-      case kProviderStart: {
+      case ProviderEntry::kStart: {
         Result<EpochStart> start = ParseEpochStart(entry.payload);
         if (!start.ok()) return CorruptEntry(entry, start.status());
         epochs_.push_back(EpochState{*start, std::nullopt, {}, std::nullopt});
         break;
       }
-      case kProviderRecord: {
-        ByteReader r(entry.payload, "provider record entry");
-        uint32_t length = 0, rounds = 0;
-        VCP_RETURN_IF_ERROR(r.U32(length));
-        if (length > r.remaining()) return CorruptEntry(entry, Status::Corrupt("record length exceeds the entry"));
-        std::vector<uint8_t> bytes(length);
-        VCP_RETURN_IF_ERROR(r.Bytes(bytes));
-        Result<EpochRecord> record = ParseEpochRecord(bytes);
+      case ProviderEntry::kRecord: {
+        Result<ProviderRecordEntry> record = DecodeProviderRecordEntry(entry.payload);
         if (!record.ok()) return CorruptEntry(entry, record.status());
-        VCP_RETURN_IF_ERROR(r.U32(rounds));
-        if (uint64_t{rounds} * kHashBytes != r.remaining()) {
-          return CorruptEntry(entry, Status::Corrupt("round root count does not match the entry length"));
-        }
-        std::vector<Hash32> roots(rounds);
-        for (Hash32& root : roots) VCP_RETURN_IF_ERROR(r.Bytes(root));
-        EpochState* state = FindEpoch(record->epoch);
+        EpochState* state = FindEpoch(record->record.epoch);
         if (state == nullptr) return CorruptEntry(entry, Status::Corrupt("record for an epoch never started"));
-        state->record = *record;
-        state->round_roots = std::move(roots);
+        state->record = std::move(record->record);
+        state->round_roots = std::move(record->round_roots);
         break;
       }
-      case kProviderResponse: {
+      case ProviderEntry::kResponse: {
         Result<EpochResponse> response = ParseEpochResponse(entry.payload);
         if (!response.ok()) return CorruptEntry(entry, response.status());
         EpochState* state = FindEpoch(response->epoch);
@@ -189,6 +247,8 @@ std::filesystem::path ProviderSession::LeavesPath(uint64_t epoch) const {
   return dir_ / ("epoch-" + std::to_string(epoch) + ".leaves");
 }
 
+Status ProviderSession::CheckKey(const SecretKey& key) const { return WrongKey(lease_, key, /*provider_role=*/true); }
+
 Status ProviderSession::CheckStart(const EpochStart& start) const {
   if (start.lease_id != lease_id_) {
     return Status::Rejected("epoch start is for lease " + Short(start.lease_id) + "; this store holds lease " +
@@ -203,22 +263,33 @@ Status ProviderSession::CheckStart(const EpochStart& start) const {
                           ", which this provider never made");
 }
 
-Result<EpochRecord> ProviderSession::Prove(const EpochStart& start, const SecretKey& key,
-                                           const ProverOptions& options) {
+Result<ProveOutcome> ProviderSession::Prove(const EpochStart& start, const SecretKey& key,
+                                            const ProverOptions& options) {
+  VCP_RETURN_IF_ERROR(CheckKey(key));
   VCP_ASSIGN_OR_RETURN(EpochState * state, Begin(start));
-  if (state->record) return *state->record;
+  if (state->record) return ProveOutcome{*state->record, /*already_logged=*/true, 0};
+  const auto began = std::chrono::steady_clock::now();
   const uint64_t t0 = options.clock->NowMicros();
   VCP_ASSIGN_OR_RETURN(EpochRun run, RunEpochRounds(lease_, start, options.run));
   const uint64_t t1 = options.clock->NowMicros();
-  return Finish(*state, std::move(run.leaves), DescribeDevice(run.device), t0, t1, key, options.keep_leaves);
+  VCP_ASSIGN_OR_RETURN(ProveOutcome outcome, Finish(*state, std::move(run.leaves), DescribeDevice(run.device), t0, t1,
+                                                    key, options.keep_leaves));
+  outcome.seconds = SecondsSince(began);
+  return outcome;
 }
 
-Result<EpochRecord> ProviderSession::ProveFromLeaves(const EpochStart& start, EpochLeaves leaves,
-                                                     const std::string& device, uint64_t provider_start_us,
-                                                     uint64_t provider_end_us, const SecretKey& key, bool keep_leaves) {
+Result<ProveOutcome> ProviderSession::ProveFromLeaves(const EpochStart& start, EpochLeaves leaves,
+                                                      const std::string& device, uint64_t provider_start_us,
+                                                      uint64_t provider_end_us, const SecretKey& key,
+                                                      bool keep_leaves) {
+  VCP_RETURN_IF_ERROR(CheckKey(key));
   VCP_ASSIGN_OR_RETURN(EpochState * state, Begin(start));
-  if (state->record) return *state->record;
-  return Finish(*state, std::move(leaves), device, provider_start_us, provider_end_us, key, keep_leaves);
+  if (state->record) return ProveOutcome{*state->record, /*already_logged=*/true, 0};
+  const auto began = std::chrono::steady_clock::now();
+  VCP_ASSIGN_OR_RETURN(ProveOutcome outcome,
+                       Finish(*state, std::move(leaves), device, provider_start_us, provider_end_us, key, keep_leaves));
+  outcome.seconds = SecondsSince(began);
+  return outcome;
 }
 
 Result<ProviderSession::EpochState*> ProviderSession::Begin(const EpochStart& start) {
@@ -234,7 +305,7 @@ Result<ProviderSession::EpochState*> ProviderSession::Begin(const EpochStart& st
     return Status::Rejected("epoch " + std::to_string(start.epoch) + " is not after the last epoch started, " +
                             std::to_string(epochs_.back().start.epoch));
   }
-  VCP_RETURN_IF_ERROR(log_.Append(kProviderStart, Serialize(start)));
+  VCP_RETURN_IF_ERROR(log_.Append(uint8_t(ProviderEntry::kStart), Serialize(start)));
   // Leaf hashes of earlier epochs can no longer be challenged.
   for (const EpochState& old : epochs_) {
     std::error_code ignored;
@@ -245,29 +316,25 @@ Result<ProviderSession::EpochState*> ProviderSession::Begin(const EpochStart& st
   return &epochs_.back();
 }
 
-Result<EpochRecord> ProviderSession::Finish(EpochState& state, EpochLeaves leaves, const std::string& device,
-                                            uint64_t provider_start_us, uint64_t provider_end_us, const SecretKey& key,
-                                            bool keep_leaves) {
+Result<ProveOutcome> ProviderSession::Finish(EpochState& state, EpochLeaves leaves, const std::string& device,
+                                             uint64_t provider_start_us, uint64_t provider_end_us, const SecretKey& key,
+                                             bool keep_leaves) {
   VCP_ASSIGN_OR_RETURN(EpochCommit commit,
                        CommitEpoch(lease_, state.start, leaves, device, provider_start_us, provider_end_us, key));
   // The leaves file first: a logged record then always has its leaves (or falls back to recomputing).
   if (keep_leaves)
     VCP_RETURN_IF_ERROR(WriteLeavesFile(LeavesPath(state.start.epoch), lease_id_, state.start.epoch, leaves));
-  const std::vector<uint8_t> record_bytes = Serialize(commit.record);
-  ByteWriter w;
-  w.U32(static_cast<uint32_t>(record_bytes.size()));
-  w.Bytes(record_bytes);
-  w.U32(static_cast<uint32_t>(commit.round_roots.size()));
-  for (const Hash32& root : commit.round_roots) w.Bytes(root);
-  VCP_RETURN_IF_ERROR(log_.Append(kProviderRecord, w.bytes()));
+  VCP_RETURN_IF_ERROR(
+      log_.Append(uint8_t(ProviderEntry::kRecord), EncodeProviderRecordEntry(commit.record, commit.round_roots)));
   state.record = commit.record;
   state.round_roots = std::move(commit.round_roots);
   if (keep_leaves) cached_leaves_.emplace(state.start.epoch, std::move(leaves));
-  return commit.record;
+  return ProveOutcome{commit.record, /*already_logged=*/false, 0};
 }
 
-Result<EpochResponse> ProviderSession::Respond(const Challenge& challenge, const SecretKey& key,
-                                               const ProverOptions& options) {
+Result<RespondOutcome> ProviderSession::Respond(const Challenge& challenge, const SecretKey& key,
+                                                const ProverOptions& options) {
+  VCP_RETURN_IF_ERROR(CheckKey(key));
   if (lease_.mode != LeaseMode::kInteractive) {
     return Status::InvalidArgument("this is a beacon-mode lease: answer from the beacon, not a challenge");
   }
@@ -287,16 +354,13 @@ Result<EpochResponse> ProviderSession::Respond(const Challenge& challenge, const
   return Answer(*state, ChallengeValue{ChallengeKind::kVerifierRandomness, 0, challenge.randomness}, key, options);
 }
 
-Result<EpochResponse> ProviderSession::RespondBeacon(uint64_t epoch, const BeaconSource& beacon, const SecretKey& key,
-                                                     const ProverOptions& options) {
+Result<RespondOutcome> ProviderSession::RespondBeacon(uint64_t epoch, const BeaconSource& beacon, const SecretKey& key,
+                                                      const ProverOptions& options) {
+  VCP_RETURN_IF_ERROR(CheckKey(key));
   if (lease_.mode != LeaseMode::kBeacon) {
     return Status::InvalidArgument("this is an interactive lease: answer the verifier's challenge");
   }
-  if (beacon.name() != lease_.beacon_name || beacon.genesis_us() != lease_.beacon_genesis_us ||
-      beacon.period_us() != lease_.beacon_period_us) {
-    return Status::InvalidArgument("beacon source \"" + beacon.name() + "\" is not the lease's beacon \"" +
-                                   lease_.beacon_name + "\" (name, genesis and period must match)");
-  }
+  VCP_RETURN_IF_ERROR(CheckBeaconSource(lease_, beacon));
   EpochState* state = FindEpoch(epoch);
   if (state == nullptr || !state->record) {
     return Status::InvalidArgument("epoch " + std::to_string(epoch) + " has no record here");
@@ -306,13 +370,17 @@ Result<EpochResponse> ProviderSession::RespondBeacon(uint64_t epoch, const Beaco
   return Answer(*state, ChallengeValue{ChallengeKind::kBeacon, round, value}, key, options);
 }
 
-Result<EpochResponse> ProviderSession::Answer(EpochState& state, const ChallengeValue& challenge, const SecretKey& key,
-                                              const ProverOptions& options) {
+Result<RespondOutcome> ProviderSession::Answer(EpochState& state, const ChallengeValue& challenge, const SecretKey& key,
+                                               const ProverOptions& options) {
+  RespondOutcome outcome;
   if (state.response) {
     const ChallengeValue& answered = state.response->challenge;
     if (answered.kind == challenge.kind && answered.beacon_round == challenge.beacon_round &&
         answered.value == challenge.value) {
-      return *state.response;
+      outcome.response = *state.response;
+      outcome.already_logged = true;
+      outcome.leaf_source = LeafSource::kLogged;
+      return outcome;
     }
     return Status::Rejected("epoch " + std::to_string(state.start.epoch) + " was already answered for challenge " +
                             Short(answered.value) + "; a second challenge is refused");
@@ -320,10 +388,9 @@ Result<EpochResponse> ProviderSession::Answer(EpochState& state, const Challenge
   const uint64_t epoch = state.start.epoch;
   std::optional<EpochLeaves> from_file;
   std::string file_problem;
-  last_leaf_source_.clear();
   const RoundLeafSource source = [&](uint32_t round) -> Result<std::vector<Hash32>> {
     if (cached_leaves_ && cached_leaves_->first == epoch) {
-      last_leaf_source_ = "memory";
+      outcome.leaf_source = LeafSource::kMemory;
       return cached_leaves_->second[round];
     }
     if (!from_file && file_problem.empty()) {
@@ -341,20 +408,21 @@ Result<EpochResponse> ProviderSession::Answer(EpochState& state, const Challenge
       }
     }
     if (from_file) {
-      last_leaf_source_ = "leaves file";
+      outcome.leaf_source = LeafSource::kLeavesFile;
       return (*from_file)[round];
     }
-    last_leaf_source_ = "recomputed (" + file_problem + ")";
+    outcome.leaf_source = LeafSource::kRecomputed;
+    outcome.leaf_note = file_problem;
     return RecomputeRoundLeaves(lease_, state.start, round, options.run);
   };
-  VCP_ASSIGN_OR_RETURN(EpochResponse response,
+  VCP_ASSIGN_OR_RETURN(outcome.response,
                        BuildResponse(lease_, *state.record, state.round_roots, challenge, source, key));
-  VCP_RETURN_IF_ERROR(log_.Append(kProviderResponse, Serialize(response)));
-  state.response = response;
+  VCP_RETURN_IF_ERROR(log_.Append(uint8_t(ProviderEntry::kResponse), Serialize(outcome.response)));
+  state.response = outcome.response;
   std::error_code ignored;
   std::filesystem::remove(LeavesPath(epoch), ignored);
   cached_leaves_.reset();
-  return response;
+  return outcome;
 }
 
 // ===============================================================================================================
@@ -372,78 +440,75 @@ Result<VerifierSession> VerifierSession::Create(const std::filesystem::path& dir
   VCP_RETURN_IF_ERROR(ValidateLease(lease));
   VCP_RETURN_IF_ERROR(Sign(lease, key));
   VCP_RETURN_IF_ERROR(MakeDir(dir));
+  VCP_ASSIGN_OR_RETURN(StoreLock lock, StoreLock::Acquire(dir, "verifier"));
   VCP_ASSIGN_OR_RETURN(AppendLog log, AppendLog::Create(dir / kVerifierLog, StoreRole::kVerifier));
-  VerifierSession session(std::move(log), std::move(options));
+  VerifierSession session(std::move(lock), std::move(log), std::move(options));
   session.lease_ = lease;
   session.lease_id_ = LeaseId(lease);
   session.options_.random(session.schedule_seed_);
   session.mean_gap_us_ = MeanGapForShare(lease.epoch_deadline_us, audit_share);
-  VCP_RETURN_IF_ERROR(session.log_.Append(kVerifierLease, Serialize(lease)));
-  ByteWriter plan;
-  plan.Bytes(session.schedule_seed_);
-  plan.U64(session.mean_gap_us_);
-  VCP_RETURN_IF_ERROR(session.log_.Append(kVerifierPlan, plan.bytes()));
+  VCP_RETURN_IF_ERROR(session.log_.Append(uint8_t(VerifierEntry::kLease), Serialize(lease)));
+  VCP_RETURN_IF_ERROR(session.log_.Append(uint8_t(VerifierEntry::kPlan),
+                                          EncodeAuditPlanEntry({session.schedule_seed_, session.mean_gap_us_})));
   return session;
 }
 
 Result<VerifierSession> VerifierSession::Open(const std::filesystem::path& dir, VerifierOptions options) {
+  VCP_RETURN_IF_ERROR(CheckStoreExists(dir, kVerifierLog, "verifier"));
+  VCP_ASSIGN_OR_RETURN(StoreLock lock, StoreLock::Acquire(dir, "verifier"));
   VCP_ASSIGN_OR_RETURN(AppendLog log, AppendLog::Open(dir / kVerifierLog, StoreRole::kVerifier));
-  VerifierSession session(std::move(log), std::move(options));
+  VerifierSession session(std::move(lock), std::move(log), std::move(options));
   VCP_RETURN_IF_ERROR(session.Replay().WithContext((dir / kVerifierLog).string()));
   return session;
 }
 
 Status VerifierSession::Replay() {
   const auto& entries = log_.entries();
-  if (entries.size() < 2 || entries[0].type != kVerifierLease || entries[1].type != kVerifierPlan) {
+  if (entries.size() < 2 || entries[0].type != uint8_t(VerifierEntry::kLease) ||
+      entries[1].type != uint8_t(VerifierEntry::kPlan)) {
     return Status::Corrupt("a verifier log starts with the lease and the audit plan");
   }
   for (const LogEntry& entry : entries) {
-    switch (entry.type) {
-      case kVerifierLease: {
+    switch (static_cast<VerifierEntry>(entry.type)) {
+      case VerifierEntry::kLease: {
         Result<Lease> lease = ParseLease(entry.payload);
         if (!lease.ok()) return CorruptEntry(entry, lease.status());
         lease_ = *lease;
         lease_id_ = LeaseId(lease_);
         break;
       }
-      case kVerifierPlan: {
-        ByteReader r(entry.payload, "audit plan entry");
-        VCP_RETURN_IF_ERROR(r.Bytes(schedule_seed_));
-        VCP_RETURN_IF_ERROR(r.U64(mean_gap_us_));
-        VCP_RETURN_IF_ERROR(r.ExpectEnd());
+      case VerifierEntry::kPlan: {
+        Result<AuditPlanEntry> plan = DecodeAuditPlanEntry(entry.payload);
+        if (!plan.ok()) return CorruptEntry(entry, plan.status());
+        schedule_seed_ = plan->schedule_seed;
+        mean_gap_us_ = plan->mean_gap_us;
         break;
       }
-      case kVerifierAcceptance:
+      case VerifierEntry::kAcceptance:
         accepted_ = true;
         break;
-      case kVerifierStart: {
+      case VerifierEntry::kStart: {
         Result<EpochStart> start = ParseEpochStart(entry.payload);
         if (!start.ok()) return CorruptEntry(entry, start.status());
         epochs_.push_back(VerifierEpoch{*start, std::nullopt, 0, std::nullopt, std::nullopt, std::nullopt});
         break;
       }
-      case kVerifierArrival: {
+      case VerifierEntry::kArrival: {
         if (epochs_.empty()) return CorruptEntry(entry, Status::Corrupt("record before any epoch start"));
-        ByteReader r(entry.payload, "record arrival entry");
-        uint64_t arrival = 0;
-        VCP_RETURN_IF_ERROR(r.U64(arrival));
-        Result<EpochRecord> record =
-            ParseEpochRecord(entry.payload.size() >= 8 ? std::span<const uint8_t>(entry.payload).subspan(8)
-                                                       : std::span<const uint8_t>());
-        if (!record.ok()) return CorruptEntry(entry, record.status());
-        epochs_.back().record = *record;
-        epochs_.back().arrival_us = arrival;
+        Result<ArrivalEntry> arrival = DecodeArrivalEntry(entry.payload);
+        if (!arrival.ok()) return CorruptEntry(entry, arrival.status());
+        epochs_.back().record = std::move(arrival->record);
+        epochs_.back().arrival_us = arrival->arrival_us;
         break;
       }
-      case kVerifierChallenge: {
+      case VerifierEntry::kChallenge: {
         Result<Challenge> challenge = ParseChallenge(entry.payload);
         if (!challenge.ok()) return CorruptEntry(entry, challenge.status());
         if (epochs_.empty()) return CorruptEntry(entry, Status::Corrupt("challenge before any epoch start"));
         epochs_.back().challenge = *challenge;
         break;
       }
-      case kVerifierVerdict: {
+      case VerifierEntry::kVerdict: {
         Result<Verdict> verdict = ParseVerdict(entry.payload);
         if (!verdict.ok()) return CorruptEntry(entry, verdict.status());
         if (epochs_.empty() || epochs_.back().start.epoch != verdict->epoch) {
@@ -452,7 +517,7 @@ Status VerifierSession::Replay() {
         epochs_.back().verdict = *verdict;
         break;
       }
-      case kVerifierResponse:
+      case VerifierEntry::kResponse:
         // Evidence; the verdict that follows carries the outcome.
         if (epochs_.empty()) return CorruptEntry(entry, Status::Corrupt("response before any epoch start"));
         epochs_.back().response_hash = Sha256(entry.payload);
@@ -502,7 +567,7 @@ Status VerifierSession::AddAcceptance(const LeaseAcceptance& acceptance) {
   }
   VCP_RETURN_IF_ERROR(CheckSignature(acceptance, lease_.provider_key));
   if (accepted_) return Status::Ok();
-  VCP_RETURN_IF_ERROR(log_.Append(kVerifierAcceptance, Serialize(acceptance)));
+  VCP_RETURN_IF_ERROR(log_.Append(uint8_t(VerifierEntry::kAcceptance), Serialize(acceptance)));
   accepted_ = true;
   return Status::Ok();
 }
@@ -518,18 +583,12 @@ Result<Verdict> VerifierSession::Close(VerifierEpoch& epoch, Reason reason, std:
   v.operations = reason == Reason::kPass && epoch.record ? epoch.record->operations : 0;
   v.detail = ToProtocolText(detail, kMaxDetailBytes);
   VCP_RETURN_IF_ERROR(Sign(v, key));
-  VCP_RETURN_IF_ERROR(log_.Append(kVerifierVerdict, Serialize(v)));
+  VCP_RETURN_IF_ERROR(log_.Append(uint8_t(VerifierEntry::kVerdict), Serialize(v)));
   epoch.verdict = v;
   return v;
 }
 
-Status VerifierSession::CheckKey(const SecretKey& key) const {
-  if (key.public_key() != lease_.verifier_key) {
-    return Status::InvalidArgument("key " + ToHex(key.public_key()) + " is not the lease's verifier key " +
-                                   ToHex(lease_.verifier_key));
-  }
-  return Status::Ok();
-}
+Status VerifierSession::CheckKey(const SecretKey& key) const { return WrongKey(lease_, key, /*provider_role=*/false); }
 
 Result<EpochStart> VerifierSession::StartEpoch(const SecretKey& key) {
   VCP_RETURN_IF_ERROR(CheckKey(key));
@@ -558,14 +617,27 @@ Result<EpochStart> VerifierSession::StartEpoch(const SecretKey& key) {
   start.prev_record = ChainHead();
   start.start_us = options_.clock->NowMicros();
   VCP_RETURN_IF_ERROR(Sign(start, key));
-  VCP_RETURN_IF_ERROR(log_.Append(kVerifierStart, Serialize(start)));
+  VCP_RETURN_IF_ERROR(log_.Append(uint8_t(VerifierEntry::kStart), Serialize(start)));
   epochs_.push_back(VerifierEpoch{start, std::nullopt, 0, std::nullopt, std::nullopt, std::nullopt});
   return start;
+}
+
+Result<Challenge> VerifierSession::IssueChallenge(VerifierEpoch& epoch, const SecretKey& key) {
+  Challenge challenge;
+  challenge.lease_id = lease_id_;
+  challenge.epoch = epoch.start.epoch;
+  challenge.record_hash = RecordHash(*epoch.record);
+  options_.random(challenge.randomness);
+  VCP_RETURN_IF_ERROR(Sign(challenge, key));
+  VCP_RETURN_IF_ERROR(log_.Append(uint8_t(VerifierEntry::kChallenge), Serialize(challenge)));
+  epoch.challenge = challenge;
+  return challenge;
 }
 
 Result<RecordOutcome> VerifierSession::ReceiveRecord(std::span<const uint8_t> record_bytes, const SecretKey& key) {
   const uint64_t arrival = options_.clock->NowMicros();
   VCP_RETURN_IF_ERROR(CheckKey(key));
+  VCP_RETURN_IF_ERROR(CheckKind(record_bytes, MessageType::kRecord));
   VerifierEpoch* open = OpenEpoch();
   if (open == nullptr) return Status::InvalidArgument("no epoch is open: start one first");
   RecordOutcome outcome;
@@ -574,10 +646,11 @@ Result<RecordOutcome> VerifierSession::ReceiveRecord(std::span<const uint8_t> re
       return Status::Rejected("epoch " + std::to_string(open->start.epoch) + " already has record " +
                               Short(RecordHash(*open->record)) + "; a second record for it is refused");
     }
+    outcome.already_received = true;
   } else {
     RecordCheck check = CheckRecord(lease_, open->start, arrival, record_bytes);
     if (check.record) {
-      VCP_RETURN_IF_ERROR(log_.Append(kVerifierArrival, U64Then(arrival, record_bytes)));
+      VCP_RETURN_IF_ERROR(log_.Append(uint8_t(VerifierEntry::kArrival), EncodeArrivalEntry(arrival, record_bytes)));
       open->record = *check.record;
       open->arrival_us = arrival;
     }
@@ -594,61 +667,71 @@ Result<RecordOutcome> VerifierSession::ReceiveRecord(std::span<const uint8_t> re
     outcome.beacon_round = BeaconRoundFor(lease_, open->start.start_us);
     return outcome;
   }
-  if (!open->challenge) {
-    Challenge challenge;
-    challenge.lease_id = lease_id_;
-    challenge.epoch = open->start.epoch;
-    challenge.record_hash = RecordHash(*open->record);
-    options_.random(challenge.randomness);
-    VCP_RETURN_IF_ERROR(Sign(challenge, key));
-    VCP_RETURN_IF_ERROR(log_.Append(kVerifierChallenge, Serialize(challenge)));
-    open->challenge = challenge;
-  }
+  // A record whose arrival was logged but whose challenge was not (a crash between the two appends) gets its
+  // challenge now; nothing was handed out for it before, so a fresh one is as good as the lost one.
+  if (!open->challenge) VCP_RETURN_IF_ERROR(IssueChallenge(*open, key).status());
   outcome.challenge = open->challenge;
   return outcome;
 }
 
-Result<Verdict> VerifierSession::ReceiveResponse(std::span<const uint8_t> response_bytes, const SecretKey& key) {
+Result<ResponseOutcome> VerifierSession::ReceiveResponse(std::span<const uint8_t> response_bytes,
+                                                         const SecretKey& key) {
   VCP_RETURN_IF_ERROR(CheckKey(key));
+  VCP_RETURN_IF_ERROR(CheckKind(response_bytes, MessageType::kResponse));
+  ResponseOutcome outcome;
   const Hash32 response_hash = Sha256(response_bytes);
   if (!epochs_.empty() && epochs_.back().verdict && epochs_.back().response_hash == response_hash) {
-    return *epochs_.back().verdict;  // the same response again (a restart): the verdict it already got
+    // The same response again (a restart): the verdict it already got.
+    outcome.verdict = *epochs_.back().verdict;
+    outcome.finding = Finding{outcome.verdict->reason, outcome.verdict->detail};
+    outcome.already_given = true;
+    return outcome;
   }
   VerifierEpoch* open = OpenEpoch();
-  if (open == nullptr) return Status::InvalidArgument("no epoch is open");
+  if (open == nullptr) {
+    return Status::InvalidArgument(epochs_.empty()
+                                       ? "no epoch is open: none was started yet"
+                                       : "no epoch is open: epoch " + std::to_string(epochs_.back().start.epoch) +
+                                             " was already closed with a verdict; start the next one");
+  }
   if (!open->record) {
-    return Status::InvalidArgument("epoch " + std::to_string(open->start.epoch) + " has no record yet");
+    return Status::InvalidArgument("epoch " + std::to_string(open->start.epoch) +
+                                   " has no record yet: the provider's record comes before its response");
   }
   ChallengeValue expected;
   if (lease_.mode == LeaseMode::kInteractive) {
+    if (!open->challenge) {
+      return Status::InvalidArgument("epoch " + std::to_string(open->start.epoch) +
+                                     "'s record arrived but its challenge was never issued (the verifier stopped "
+                                     "between the two); receive the record again (vcp challenge --record) to issue it");
+    }
     expected = ChallengeValue{ChallengeKind::kVerifierRandomness, 0, open->challenge->randomness};
   } else {
     const BeaconSource* beacon = options_.beacon;
     if (beacon == nullptr) return Status::InvalidArgument("a beacon-mode lease needs the beacon source to verify");
-    if (beacon->name() != lease_.beacon_name || beacon->genesis_us() != lease_.beacon_genesis_us ||
-        beacon->period_us() != lease_.beacon_period_us) {
-      return Status::InvalidArgument("beacon source \"" + beacon->name() + "\" is not the lease's beacon \"" +
-                                     lease_.beacon_name + "\" (name, genesis and period must match)");
-    }
+    VCP_RETURN_IF_ERROR(CheckBeaconSource(lease_, *beacon));
     const uint64_t round = BeaconRoundFor(lease_, open->start.start_us);
     VCP_ASSIGN_OR_RETURN(Hash32 value, beacon->Value(round));
     expected = ChallengeValue{ChallengeKind::kBeacon, round, value};
   }
-  const Finding finding = CheckResponse(lease_, open->start, *open->record, expected, response_bytes, options_.threads);
+  Finding finding = CheckResponse(lease_, open->start, *open->record, expected, response_bytes, options_.threads);
   if (!finding.ok() && !FailureClosesEpoch(finding.reason)) {
-    return Status::Rejected(std::string(ReasonName(finding.reason)) + ": " + finding.detail +
-                            " (the epoch stays open for a valid response)");
+    finding.detail += " (the epoch stays open for a valid response)";
+    outcome.finding = std::move(finding);
+    return outcome;
   }
-  VCP_RETURN_IF_ERROR(log_.Append(kVerifierResponse, response_bytes));
+  VCP_RETURN_IF_ERROR(log_.Append(uint8_t(VerifierEntry::kResponse), response_bytes));
   open->response_hash = response_hash;
-  std::string detail = finding.detail;
   if (finding.ok()) {
     const uint64_t window = open->arrival_us - std::min(open->arrival_us, open->start.start_us);
-    detail = std::to_string(lease_.samples_per_epoch) + " sampled tiles recomputed and proven; record after " +
-             std::to_string(window / 1000) + " ms of a " + std::to_string(lease_.epoch_deadline_us / 1000) +
-             " ms deadline";
+    finding.detail = std::to_string(lease_.samples_per_epoch) + " sampled tiles recomputed and proven; record after " +
+                     std::to_string(window / 1000) + " ms of a " + std::to_string(lease_.epoch_deadline_us / 1000) +
+                     " ms deadline";
   }
-  return Close(*open, finding.reason, detail, key);
+  VCP_ASSIGN_OR_RETURN(Verdict verdict, Close(*open, finding.reason, finding.detail, key));
+  outcome.finding = Finding{verdict.reason, verdict.detail};
+  outcome.verdict = std::move(verdict);
+  return outcome;
 }
 
 LeaseReport VerifierSession::Report(uint64_t now_us, double confidence) const {

@@ -1,23 +1,19 @@
-// Canonical bytes, parsing and signatures of the lease protocol's messages (docs/PROTOCOL.md section 4).
+// Canonical bytes, parsing and signatures of the lease protocol's messages (docs/PROTOCOL.md section 4). Each
+// message's fields are listed once, in message_schema.h; Serialize walks that list with a Writer and Parse with a
+// Reader, so the two cannot disagree about a field.
 #include <algorithm>
 #include <array>
-#include <cstring>
+#include <limits>
 #include <string>
+#include <type_traits>
 
+#include "protocol/message_schema.h"
 #include "vcp/bytes.h"
 #include "vcp/protocol.h"
 
 namespace vcp {
 
 namespace {
-
-constexpr std::string_view kLeaseMagic = "VCPL";
-constexpr std::string_view kAcceptanceMagic = "VCPA";
-constexpr std::string_view kStartMagic = "VCPS";
-constexpr std::string_view kRecordMagic = "VCPR";
-constexpr std::string_view kChallengeMagic = "VCPC";
-constexpr std::string_view kResponseMagic = "VCPP";
-constexpr std::string_view kVerdictMagic = "VCPV";
 
 struct MessageInfo {
   MessageType type;
@@ -27,13 +23,13 @@ struct MessageInfo {
 };
 
 constexpr std::array<MessageInfo, 7> kMessages = {{
-    {MessageType::kLease, kLeaseMagic, "lease", "vcp.v1.sig.lease"},
-    {MessageType::kAcceptance, kAcceptanceMagic, "lease-acceptance", "vcp.v1.sig.lease-acceptance"},
-    {MessageType::kEpochStart, kStartMagic, "epoch-start", "vcp.v1.sig.epoch-start"},
-    {MessageType::kRecord, kRecordMagic, "epoch-record", "vcp.v1.sig.epoch-record"},
-    {MessageType::kChallenge, kChallengeMagic, "challenge", "vcp.v1.sig.challenge"},
-    {MessageType::kResponse, kResponseMagic, "epoch-response", "vcp.v1.sig.epoch-response"},
-    {MessageType::kVerdict, kVerdictMagic, "verdict", "vcp.v1.sig.verdict"},
+    {MessageType::kLease, "VCPL", "lease", "vcp.v1.sig.lease"},
+    {MessageType::kAcceptance, "VCPA", "lease-acceptance", "vcp.v1.sig.lease-acceptance"},
+    {MessageType::kEpochStart, "VCPS", "epoch-start", "vcp.v1.sig.epoch-start"},
+    {MessageType::kRecord, "VCPR", "epoch-record", "vcp.v1.sig.epoch-record"},
+    {MessageType::kChallenge, "VCPC", "challenge", "vcp.v1.sig.challenge"},
+    {MessageType::kResponse, "VCPP", "epoch-response", "vcp.v1.sig.epoch-response"},
+    {MessageType::kVerdict, "VCPV", "verdict", "vcp.v1.sig.verdict"},
 }};
 
 const MessageInfo& Info(MessageType type) {
@@ -43,14 +39,210 @@ const MessageInfo& Info(MessageType type) {
   return kMessages[0];  // unreachable: every MessageType is in the table
 }
 
-void Header(ByteWriter& w, MessageType type) {
-  w.Text(Info(type).magic);
-  w.U8(kProtocolVersion);
+// Text fields are printable ASCII so every message renders unambiguously in logs and JSON.
+bool Printable(std::string_view s, bool allow_space) {
+  return std::all_of(s.begin(), s.end(), [allow_space](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u > 0x20 && u < 0x7f) || (allow_space && u == 0x20);
+  });
 }
 
+// Appends each field as the schema lists it.
+class Writer {
+ public:
+  explicit Writer(ByteWriter& w) : w_(w) {}
+
+  template <class T>
+  void Uint(std::string_view, const T& v) {
+    Le(v);
+  }
+  template <class E>
+  void Enum(std::string_view, const E& v, const schema::EnumRule<E>&) {
+    Le(static_cast<std::underlying_type_t<E>>(v));
+  }
+  template <size_t N>
+  void Bytes(std::string_view, const std::array<uint8_t, N>& v) {
+    w_.Bytes(v);
+  }
+  void Text(std::string_view, const std::string& s, const schema::TextRule& rule) {
+    const std::string_view text = std::string_view(s).substr(0, rule.max_bytes);
+    if (rule.length_bytes == 1) {
+      w_.U8(static_cast<uint8_t>(text.size()));
+    } else {
+      w_.U16(static_cast<uint16_t>(text.size()));
+    }
+    w_.Text(text);
+  }
+  void HashList(std::string_view, const std::vector<Hash32>& hashes) {
+    w_.U32(static_cast<uint32_t>(hashes.size()));
+    for (const Hash32& h : hashes) w_.Bytes(h);
+  }
+  template <class Item, class F>
+  void List(std::string_view, const std::vector<Item>& items, const schema::ListRule&, F&& item) {
+    w_.U32(static_cast<uint32_t>(items.size()));
+    for (size_t i = 0; i < items.size(); ++i) item(items[i], i);
+  }
+  void BeginGroup(std::string_view) {}
+  void EndGroup() {}
+  template <class F>
+  void Check(std::string_view, bool, F&&) {}  // the parser's rules; a writer writes what it is given
+
+ private:
+  template <class T>
+  void Le(T v) {
+    static_assert(std::is_unsigned_v<T>);
+    if constexpr (sizeof(T) == 1) {
+      w_.U8(v);
+    } else if constexpr (sizeof(T) == 2) {
+      w_.U16(v);
+    } else if constexpr (sizeof(T) == 4) {
+      w_.U32(v);
+    } else {
+      static_assert(sizeof(T) == 8);
+      w_.U64(v);
+    }
+  }
+  ByteWriter& w_;
+};
+
+// Reads each field as the schema lists it and checks its rules. The first failure is kept and every later field
+// is skipped, so the error names the first field that is wrong.
+class Reader {
+ public:
+  Reader(ByteReader& r, std::string_view message) : r_(r), message_(message) {}
+  const Status& status() const { return status_; }
+
+  template <class T>
+  void Uint(std::string_view name, T& v) {
+    if (status_.ok()) status_ = Le(v, Path(name));
+  }
+  template <class E>
+  void Enum(std::string_view name, E& v, const schema::EnumRule<E>& rule) {
+    std::underlying_type_t<E> code = 0;
+    Uint(name, code);
+    if (!status_.ok()) return;
+    if (!rule.known(code)) {
+      Fail(Path(name) + " " + std::to_string(code) + " is unknown; allowed: " + Allowed(rule));
+      return;
+    }
+    v = static_cast<E>(code);
+  }
+  template <size_t N>
+  void Bytes(std::string_view name, std::array<uint8_t, N>& v) {
+    if (status_.ok()) status_ = r_.Bytes(v, Path(name));
+  }
+  void Text(std::string_view name, std::string& out, const schema::TextRule& rule) {
+    size_t length = 0;
+    if (rule.length_bytes == 1) {
+      uint8_t n = 0;
+      Uint(std::string(name) + " length", n);
+      length = n;
+    } else {
+      uint16_t n = 0;
+      Uint(std::string(name) + " length", n);
+      length = n;
+    }
+    if (!status_.ok()) return;
+    if (length > rule.max_bytes) {
+      Fail(Path(name) + " is " + std::to_string(length) + " bytes; at most " + std::to_string(rule.max_bytes) +
+           " are allowed");
+      return;
+    }
+    std::string text(length, '\0');
+    status_ = r_.Bytes(std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), length), Path(name));
+    if (!status_.ok()) return;
+    if (!Printable(text, rule.allow_space)) {
+      Fail(Path(name) + (rule.allow_space ? " must be printable ASCII (bytes 0x20..0x7e)"
+                                          : " must be printable ASCII without spaces (bytes 0x21..0x7e)"));
+      return;
+    }
+    out = std::move(text);
+  }
+  // The count is checked against the bytes left before anything is allocated, so a forged count cannot make the
+  // parser reserve gigabytes.
+  void HashList(std::string_view name, std::vector<Hash32>& out) {
+    uint32_t count = 0;
+    Uint(std::string(name) + " count", count);
+    if (!status_.ok()) return;
+    if (uint64_t{count} * kHashBytes > r_.remaining()) {
+      Fail(Path(name) + " declares " + std::to_string(count) + " hashes (" + std::to_string(uint64_t{count} * 32) +
+           " bytes) but only " + std::to_string(r_.remaining()) + " bytes remain");
+      return;
+    }
+    out.resize(count);
+    for (Hash32& h : out) {
+      status_ = r_.Bytes(h, Path(name));
+      if (!status_.ok()) return;
+    }
+  }
+  template <class Item, class F>
+  void List(std::string_view name, std::vector<Item>& items, const schema::ListRule& rule, F&& item) {
+    uint32_t count = 0;
+    Uint(std::string(name) + " count", count);
+    if (!status_.ok()) return;
+    if (count > rule.max_items) {
+      Fail(Path(name) + " has " + std::to_string(count) + " entries; at most " + std::to_string(rule.max_items) +
+           " are allowed (" + std::string(rule.why) + ")");
+      return;
+    }
+    items.resize(count);
+    for (uint32_t i = 0; i < count && status_.ok(); ++i) {
+      path_.push_back(std::string(name) + "[" + std::to_string(i) + "]");
+      item(items[i], size_t{i});
+      path_.pop_back();
+    }
+  }
+  void BeginGroup(std::string_view name) { path_.emplace_back(name); }
+  void EndGroup() { path_.pop_back(); }
+  template <class F>
+  void Check(std::string_view name, bool ok, F&& explain) {
+    if (status_.ok() && !ok) Fail(Path(name) + " " + explain());
+  }
+
+ private:
+  // "workload.kind", "rounds[2].hashes": the field as the JSON of vcp inspect nests it.
+  std::string Path(std::string_view name) const {
+    std::string path;
+    for (const std::string& part : path_) path += part + ".";
+    return path + std::string(name);
+  }
+  void Fail(const std::string& what) { status_ = Status::Corrupt(message_ + ": " + what); }
+
+  template <class T>
+  Status Le(T& v, const std::string& field) {
+    static_assert(std::is_unsigned_v<T>);
+    if constexpr (sizeof(T) == 1) {
+      return r_.U8(v, field);
+    } else if constexpr (sizeof(T) == 2) {
+      return r_.U16(v, field);
+    } else if constexpr (sizeof(T) == 4) {
+      return r_.U32(v, field);
+    } else {
+      static_assert(sizeof(T) == 8);
+      return r_.U64(v, field);
+    }
+  }
+  // Every code the rule knows, with its name: "1 (interactive), 2 (beacon)".
+  template <class E>
+  static std::string Allowed(const schema::EnumRule<E>& rule) {
+    using U = std::underlying_type_t<E>;
+    std::string out;
+    for (uint32_t c = 0; c <= std::numeric_limits<U>::max(); ++c) {
+      if (!rule.known(static_cast<U>(c))) continue;
+      if (!out.empty()) out += ", ";
+      out += std::to_string(c) + " (" + std::string(rule.name(static_cast<E>(c))) + ")";
+    }
+    return out;
+  }
+
+  ByteReader& r_;
+  std::string message_;
+  std::vector<std::string> path_;  // enclosing groups and list elements
+  Status status_;
+};
+
 // Magic and version, with messages that name what the bytes are instead when they are another vcp message.
-Status ReadHeader(ByteReader& r, std::span<const uint8_t> bytes, MessageType type) {
-  const MessageInfo& info = Info(type);
+Status ReadHeader(ByteReader& r, std::span<const uint8_t> bytes, const MessageInfo& info) {
   if (bytes.size() < 5) {
     return Status::Corrupt(std::string(info.name) + ": " + std::to_string(bytes.size()) +
                            " bytes is too short for the 5-byte header (magic \"" + std::string(info.magic) +
@@ -65,10 +257,9 @@ Status ReadHeader(ByteReader& r, std::span<const uint8_t> bytes, MessageType typ
     return Status::Corrupt(std::string(info.name) + ": wrong magic (found " + what + "); expected magic \"" +
                            std::string(info.magic) + "\"");
   }
+  VCP_RETURN_IF_ERROR(r.Expect(info.magic));
   uint8_t version = 0;
-  std::array<uint8_t, 4> skip{};
-  VCP_RETURN_IF_ERROR(r.Bytes(skip));
-  VCP_RETURN_IF_ERROR(r.U8(version));
+  VCP_RETURN_IF_ERROR(r.U8(version, "version"));
   if (version != kProtocolVersion) {
     return Status::Corrupt(std::string(info.name) + ": protocol version " + std::to_string(version) +
                            " is not supported; this build reads version " + std::to_string(kProtocolVersion));
@@ -76,105 +267,65 @@ Status ReadHeader(ByteReader& r, std::span<const uint8_t> bytes, MessageType typ
   return Status::Ok();
 }
 
-Status ReadHash(ByteReader& r, Hash32& h) { return r.Bytes(h); }
-Status ReadSig(ByteReader& r, Signature& s) { return r.Bytes(s); }
-
-// Text fields are printable ASCII so every message renders unambiguously in logs and JSON.
-bool Printable(std::string_view s, bool allow_space) {
-  return std::all_of(s.begin(), s.end(), [allow_space](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return (u > 0x20 && u < 0x7f) || (allow_space && u == 0x20);
-  });
+template <class M>
+std::vector<uint8_t> SerializeMessage(const M& m) {
+  ByteWriter w;
+  w.Text(Info(schema::TypeOf(m)).magic);
+  w.U8(kProtocolVersion);
+  Writer writer(w);
+  schema::Fields(writer, m);
+  return w.Take();
 }
 
-Status ReadText(ByteReader& r, size_t length, size_t max, bool allow_space, std::string_view message,
-                std::string_view field, std::string& out) {
-  if (length > max) {
-    return Status::Corrupt(std::string(message) + ": " + std::string(field) + " is " + std::to_string(length) +
-                           " bytes; at most " + std::to_string(max) + " are allowed");
-  }
-  std::string text(length, '\0');
-  VCP_RETURN_IF_ERROR(r.Bytes(std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), length)));
-  if (!Printable(text, allow_space)) {
-    return Status::Corrupt(std::string(message) + ": " + std::string(field) + " must be printable ASCII" +
-                           (allow_space ? "" : " without spaces"));
-  }
-  out = std::move(text);
-  return Status::Ok();
-}
-
-Status Trailing(const ByteReader& r, MessageType type) {
+template <class M>
+Result<M> ParseMessage(std::span<const uint8_t> bytes) {
+  M m;
+  const MessageInfo& info = Info(schema::TypeOf(m));
+  ByteReader r(bytes, info.name);
+  VCP_RETURN_IF_ERROR(ReadHeader(r, bytes, info));
+  Reader reader(r, info.name);
+  schema::Fields(reader, m);
+  VCP_RETURN_IF_ERROR(reader.status());
   if (r.remaining() != 0) {
-    return Status::Corrupt(std::string(Info(type).name) + ": " + std::to_string(r.remaining()) +
+    return Status::Corrupt(std::string(info.name) + ": " + std::to_string(r.remaining()) +
                            " trailing bytes after the signature at offset " + std::to_string(r.offset()) +
                            "; a message ends with its signature");
   }
-  return Status::Ok();
+  return m;
 }
 
-// The digest a message's signature covers: everything before the 64 signature bytes.
-Hash32 SigningDigest(MessageType type, const std::vector<uint8_t>& serialized) {
-  return TaggedHash(Info(type).sig_tag,
-                    std::span<const uint8_t>(serialized.data(), serialized.size() - kSignatureBytes));
+// The digest a message's signature covers.
+template <class M>
+Hash32 SigningDigest(const M& m) {
+  return schema::HashBeforeSignature(Info(schema::TypeOf(m)).sig_tag, Serialize(m));
 }
 
-template <typename M>
-Signature SignMessage(MessageType type, const M& m, const SecretKey& key) {
-  const Hash32 digest = SigningDigest(type, Serialize(m));
-  return key.Sign(digest);
+template <class M>
+Signature SignMessage(const M& m, const SecretKey& key) {
+  return key.Sign(SigningDigest(m));
 }
 
-template <typename M>
-Status CheckMessage(MessageType type, const M& m, const Signature& sig, const PublicKey& key, std::string_view who) {
-  const Hash32 digest = SigningDigest(type, Serialize(m));
-  const Status s = VerifySignature(key, digest, sig);
-  if (!s.ok()) {
-    return Status::Rejected(std::string(Info(type).name) + ": signature does not verify under the " + std::string(who) +
-                            " key " + ToHex(key));
+template <class M>
+Status CheckMessage(const M& m, const Signature& sig, const PublicKey& key, std::string_view who) {
+  const MessageType type = schema::TypeOf(m);
+  if (!VerifySignature(key, SigningDigest(m), sig).ok()) {
+    return Status::Rejected(std::string(Info(type).name) + ": signature does not verify under the " +
+                            std::string(who) + " key " + ToHex(key));
   }
-  return Status::Ok();
-}
-
-void WriteWorkload(ByteWriter& w, const WorkloadParams& p) {
-  w.U8(static_cast<uint8_t>(p.kind));
-  w.U32(p.m);
-  w.U32(p.n);
-  w.U32(p.k);
-  w.U32(p.tile);
-}
-
-Status ReadWorkload(ByteReader& r, WorkloadParams& p) {
-  uint8_t kind = 0;
-  VCP_RETURN_IF_ERROR(r.U8(kind));
-  if (kind != static_cast<uint8_t>(WorkloadKind::kInt8) && kind != static_cast<uint8_t>(WorkloadKind::kFp32Ordered)) {
-    return Status::Corrupt("lease: workload kind " + std::to_string(kind) +
-                           " is unknown; allowed: 1 (int8), 2 (fp32-ordered)");
-  }
-  p.kind = static_cast<WorkloadKind>(kind);
-  VCP_RETURN_IF_ERROR(r.U32(p.m));
-  VCP_RETURN_IF_ERROR(r.U32(p.n));
-  VCP_RETURN_IF_ERROR(r.U32(p.k));
-  VCP_RETURN_IF_ERROR(r.U32(p.tile));
-  p.seed = Seed{};
-  return Status::Ok();
-}
-
-// Bounded count of 32-byte hashes: checked against the bytes left before anything is allocated.
-Status ReadHashList(ByteReader& r, std::string_view message, std::string_view field, std::vector<Hash32>& out) {
-  uint32_t count = 0;
-  VCP_RETURN_IF_ERROR(r.U32(count));
-  if (uint64_t{count} * kHashBytes > r.remaining()) {
-    return Status::Corrupt(std::string(message) + ": " + std::string(field) + " declares " + std::to_string(count) +
-                           " hashes but only " + std::to_string(r.remaining()) + " bytes remain");
-  }
-  out.resize(count);
-  for (auto& h : out) VCP_RETURN_IF_ERROR(r.Bytes(h));
   return Status::Ok();
 }
 
 }  // namespace
 
-std::string_view LeaseModeName(LeaseMode mode) { return mode == LeaseMode::kBeacon ? "beacon" : "interactive"; }
+std::string_view LeaseModeName(LeaseMode mode) {
+  switch (mode) {
+    case LeaseMode::kInteractive:
+      return "interactive";
+    case LeaseMode::kBeacon:
+      return "beacon";
+  }
+  return "unknown";
+}
 
 Result<LeaseMode> ParseLeaseMode(std::string_view name) {
   if (name == "interactive") return LeaseMode::kInteractive;
@@ -192,6 +343,16 @@ std::string ToProtocolText(std::string_view text, size_t max_bytes) {
 }
 
 std::string_view MessageTypeName(MessageType type) { return Info(type).name; }
+
+std::string_view ChallengeKindName(ChallengeKind kind) {
+  switch (kind) {
+    case ChallengeKind::kVerifierRandomness:
+      return "verifier-randomness";
+    case ChallengeKind::kBeacon:
+      return "beacon";
+  }
+  return "unknown";
+}
 
 Result<MessageType> IdentifyMessage(std::span<const uint8_t> bytes) {
   if (bytes.size() >= 4) {
@@ -250,365 +411,84 @@ std::string_view ReasonName(Reason reason) {
 bool IsKnownReason(uint16_t code) { return code <= static_cast<uint16_t>(Reason::kBadEpochProof); }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Lease: magic "VCPL", version, mode, nonce, verifier key, provider key, workload (kind u8, M, N, K, T u32),
-// R u32, k u32, deadline u64, claimed rate u64, start u64, end u64, beacon genesis u64, beacon period u64,
-// beacon name (u8 length, ASCII), verifier signature.
+// Bytes: every message's fields are in message_schema.h.
 
-std::vector<uint8_t> Serialize(const Lease& m) {
-  ByteWriter w;
-  Header(w, MessageType::kLease);
-  w.U8(static_cast<uint8_t>(m.mode));
-  w.Bytes(m.nonce);
-  w.Bytes(m.verifier_key);
-  w.Bytes(m.provider_key);
-  WriteWorkload(w, m.workload);
-  w.U32(m.rounds_per_epoch);
-  w.U32(m.samples_per_epoch);
-  w.U64(m.epoch_deadline_us);
-  w.U64(m.claimed_ops_per_second);
-  w.U64(m.start_us);
-  w.U64(m.end_us);
-  w.U64(m.beacon_genesis_us);
-  w.U64(m.beacon_period_us);
-  w.U8(static_cast<uint8_t>(std::min<size_t>(m.beacon_name.size(), kMaxBeaconNameBytes)));
-  w.Text(std::string_view(m.beacon_name).substr(0, kMaxBeaconNameBytes));
-  w.Bytes(m.verifier_signature);
-  return w.Take();
-}
+std::vector<uint8_t> Serialize(const Lease& m) { return SerializeMessage(m); }
+std::vector<uint8_t> Serialize(const LeaseAcceptance& m) { return SerializeMessage(m); }
+std::vector<uint8_t> Serialize(const EpochStart& m) { return SerializeMessage(m); }
+std::vector<uint8_t> Serialize(const EpochRecord& m) { return SerializeMessage(m); }
+std::vector<uint8_t> Serialize(const Challenge& m) { return SerializeMessage(m); }
+std::vector<uint8_t> Serialize(const EpochResponse& m) { return SerializeMessage(m); }
+std::vector<uint8_t> Serialize(const Verdict& m) { return SerializeMessage(m); }
 
-Result<Lease> ParseLease(std::span<const uint8_t> bytes) {
-  ByteReader r(bytes, "lease");
-  VCP_RETURN_IF_ERROR(ReadHeader(r, bytes, MessageType::kLease));
-  Lease m;
-  uint8_t mode = 0;
-  VCP_RETURN_IF_ERROR(r.U8(mode));
-  if (mode != static_cast<uint8_t>(LeaseMode::kInteractive) && mode != static_cast<uint8_t>(LeaseMode::kBeacon)) {
-    return Status::Corrupt("lease: mode " + std::to_string(mode) + " is unknown; allowed: 1 (interactive), 2 (beacon)");
-  }
-  m.mode = static_cast<LeaseMode>(mode);
-  VCP_RETURN_IF_ERROR(ReadHash(r, m.nonce));
-  VCP_RETURN_IF_ERROR(r.Bytes(m.verifier_key));
-  VCP_RETURN_IF_ERROR(r.Bytes(m.provider_key));
-  VCP_RETURN_IF_ERROR(ReadWorkload(r, m.workload));
-  VCP_RETURN_IF_ERROR(r.U32(m.rounds_per_epoch));
-  VCP_RETURN_IF_ERROR(r.U32(m.samples_per_epoch));
-  VCP_RETURN_IF_ERROR(r.U64(m.epoch_deadline_us));
-  VCP_RETURN_IF_ERROR(r.U64(m.claimed_ops_per_second));
-  VCP_RETURN_IF_ERROR(r.U64(m.start_us));
-  VCP_RETURN_IF_ERROR(r.U64(m.end_us));
-  VCP_RETURN_IF_ERROR(r.U64(m.beacon_genesis_us));
-  VCP_RETURN_IF_ERROR(r.U64(m.beacon_period_us));
-  uint8_t name_length = 0;
-  VCP_RETURN_IF_ERROR(r.U8(name_length));
-  VCP_RETURN_IF_ERROR(ReadText(r, name_length, kMaxBeaconNameBytes, false, "lease", "beacon name", m.beacon_name));
-  VCP_RETURN_IF_ERROR(ReadSig(r, m.verifier_signature));
-  VCP_RETURN_IF_ERROR(Trailing(r, MessageType::kLease));
-  return m;
+Result<Lease> ParseLease(std::span<const uint8_t> bytes) { return ParseMessage<Lease>(bytes); }
+Result<LeaseAcceptance> ParseLeaseAcceptance(std::span<const uint8_t> bytes) {
+  return ParseMessage<LeaseAcceptance>(bytes);
 }
+Result<EpochStart> ParseEpochStart(std::span<const uint8_t> bytes) { return ParseMessage<EpochStart>(bytes); }
+Result<EpochRecord> ParseEpochRecord(std::span<const uint8_t> bytes) { return ParseMessage<EpochRecord>(bytes); }
+Result<Challenge> ParseChallenge(std::span<const uint8_t> bytes) { return ParseMessage<Challenge>(bytes); }
+Result<EpochResponse> ParseEpochResponse(std::span<const uint8_t> bytes) {
+  return ParseMessage<EpochResponse>(bytes);
+}
+Result<Verdict> ParseVerdict(std::span<const uint8_t> bytes) { return ParseMessage<Verdict>(bytes); }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Signatures. Only the lease names its signer; the sessions check the other keys against the lease.
 
 Status Sign(Lease& m, const SecretKey& key) {
   if (key.public_key() != m.verifier_key) {
     return Status::InvalidArgument("lease: signing key " + ToHex(key.public_key()) +
                                    " is not the lease's verifier key " + ToHex(m.verifier_key));
   }
-  m.verifier_signature = SignMessage(MessageType::kLease, m, key);
+  m.verifier_signature = SignMessage(m, key);
+  return Status::Ok();
+}
+Status Sign(LeaseAcceptance& m, const SecretKey& key) {
+  m.provider_signature = SignMessage(m, key);
+  return Status::Ok();
+}
+Status Sign(EpochStart& m, const SecretKey& key) {
+  m.verifier_signature = SignMessage(m, key);
+  return Status::Ok();
+}
+Status Sign(EpochRecord& m, const SecretKey& key) {
+  m.provider_signature = SignMessage(m, key);
+  return Status::Ok();
+}
+Status Sign(Challenge& m, const SecretKey& key) {
+  m.verifier_signature = SignMessage(m, key);
+  return Status::Ok();
+}
+Status Sign(EpochResponse& m, const SecretKey& key) {
+  m.provider_signature = SignMessage(m, key);
+  return Status::Ok();
+}
+Status Sign(Verdict& m, const SecretKey& key) {
+  m.verifier_signature = SignMessage(m, key);
   return Status::Ok();
 }
 
 Status CheckSignature(const Lease& m) {
-  return CheckMessage(MessageType::kLease, m, m.verifier_signature, m.verifier_key, "lease's verifier");
+  return CheckMessage(m, m.verifier_signature, m.verifier_key, "lease's verifier");
 }
-
-// ---------------------------------------------------------------------------------------------------------------
-// Lease acceptance: magic "VCPA", version, lease id, accepted time u64, provider signature.
-
-std::vector<uint8_t> Serialize(const LeaseAcceptance& m) {
-  ByteWriter w;
-  Header(w, MessageType::kAcceptance);
-  w.Bytes(m.lease_id);
-  w.U64(m.accepted_us);
-  w.Bytes(m.provider_signature);
-  return w.Take();
-}
-
-Result<LeaseAcceptance> ParseLeaseAcceptance(std::span<const uint8_t> bytes) {
-  ByteReader r(bytes, "lease-acceptance");
-  VCP_RETURN_IF_ERROR(ReadHeader(r, bytes, MessageType::kAcceptance));
-  LeaseAcceptance m;
-  VCP_RETURN_IF_ERROR(ReadHash(r, m.lease_id));
-  VCP_RETURN_IF_ERROR(r.U64(m.accepted_us));
-  VCP_RETURN_IF_ERROR(ReadSig(r, m.provider_signature));
-  VCP_RETURN_IF_ERROR(Trailing(r, MessageType::kAcceptance));
-  return m;
-}
-
-Status Sign(LeaseAcceptance& m, const SecretKey& key) {
-  m.provider_signature = SignMessage(MessageType::kAcceptance, m, key);
-  return Status::Ok();
-}
-
 Status CheckSignature(const LeaseAcceptance& m, const PublicKey& provider_key) {
-  return CheckMessage(MessageType::kAcceptance, m, m.provider_signature, provider_key, "lease's provider");
+  return CheckMessage(m, m.provider_signature, provider_key, "lease's provider");
 }
-
-// ---------------------------------------------------------------------------------------------------------------
-// Epoch start: magic "VCPS", version, lease id, epoch u64, beacon, previous record hash, start time u64,
-// verifier signature.
-
-std::vector<uint8_t> Serialize(const EpochStart& m) {
-  ByteWriter w;
-  Header(w, MessageType::kEpochStart);
-  w.Bytes(m.lease_id);
-  w.U64(m.epoch);
-  w.Bytes(m.beacon);
-  w.Bytes(m.prev_record);
-  w.U64(m.start_us);
-  w.Bytes(m.verifier_signature);
-  return w.Take();
-}
-
-Result<EpochStart> ParseEpochStart(std::span<const uint8_t> bytes) {
-  ByteReader r(bytes, "epoch-start");
-  VCP_RETURN_IF_ERROR(ReadHeader(r, bytes, MessageType::kEpochStart));
-  EpochStart m;
-  VCP_RETURN_IF_ERROR(ReadHash(r, m.lease_id));
-  VCP_RETURN_IF_ERROR(r.U64(m.epoch));
-  VCP_RETURN_IF_ERROR(ReadHash(r, m.beacon));
-  VCP_RETURN_IF_ERROR(ReadHash(r, m.prev_record));
-  VCP_RETURN_IF_ERROR(r.U64(m.start_us));
-  VCP_RETURN_IF_ERROR(ReadSig(r, m.verifier_signature));
-  VCP_RETURN_IF_ERROR(Trailing(r, MessageType::kEpochStart));
-  return m;
-}
-
-Status Sign(EpochStart& m, const SecretKey& key) {
-  m.verifier_signature = SignMessage(MessageType::kEpochStart, m, key);
-  return Status::Ok();
-}
-
 Status CheckSignature(const EpochStart& m, const PublicKey& verifier_key) {
-  return CheckMessage(MessageType::kEpochStart, m, m.verifier_signature, verifier_key, "lease's verifier");
+  return CheckMessage(m, m.verifier_signature, verifier_key, "lease's verifier");
 }
-
-// ---------------------------------------------------------------------------------------------------------------
-// Epoch record: magic "VCPR", version, lease id, epoch u64, beacon, previous record hash, rounds u32, epoch root,
-// operations u64, provider start u64, provider end u64, device (u16 length, ASCII), provider signature.
-
-std::vector<uint8_t> Serialize(const EpochRecord& m) {
-  ByteWriter w;
-  Header(w, MessageType::kRecord);
-  w.Bytes(m.lease_id);
-  w.U64(m.epoch);
-  w.Bytes(m.beacon);
-  w.Bytes(m.prev_record);
-  w.U32(m.rounds);
-  w.Bytes(m.epoch_root);
-  w.U64(m.operations);
-  w.U64(m.provider_start_us);
-  w.U64(m.provider_end_us);
-  const std::string_view device = std::string_view(m.device).substr(0, kMaxDeviceBytes);
-  w.U16(static_cast<uint16_t>(device.size()));
-  w.Text(device);
-  w.Bytes(m.provider_signature);
-  return w.Take();
-}
-
-Result<EpochRecord> ParseEpochRecord(std::span<const uint8_t> bytes) {
-  ByteReader r(bytes, "epoch-record");
-  VCP_RETURN_IF_ERROR(ReadHeader(r, bytes, MessageType::kRecord));
-  EpochRecord m;
-  VCP_RETURN_IF_ERROR(ReadHash(r, m.lease_id));
-  VCP_RETURN_IF_ERROR(r.U64(m.epoch));
-  VCP_RETURN_IF_ERROR(ReadHash(r, m.beacon));
-  VCP_RETURN_IF_ERROR(ReadHash(r, m.prev_record));
-  VCP_RETURN_IF_ERROR(r.U32(m.rounds));
-  VCP_RETURN_IF_ERROR(ReadHash(r, m.epoch_root));
-  VCP_RETURN_IF_ERROR(r.U64(m.operations));
-  VCP_RETURN_IF_ERROR(r.U64(m.provider_start_us));
-  VCP_RETURN_IF_ERROR(r.U64(m.provider_end_us));
-  uint16_t device_length = 0;
-  VCP_RETURN_IF_ERROR(r.U16(device_length));
-  VCP_RETURN_IF_ERROR(ReadText(r, device_length, kMaxDeviceBytes, true, "epoch-record", "device", m.device));
-  VCP_RETURN_IF_ERROR(ReadSig(r, m.provider_signature));
-  VCP_RETURN_IF_ERROR(Trailing(r, MessageType::kRecord));
-  return m;
-}
-
-Status Sign(EpochRecord& m, const SecretKey& key) {
-  m.provider_signature = SignMessage(MessageType::kRecord, m, key);
-  return Status::Ok();
-}
-
 Status CheckSignature(const EpochRecord& m, const PublicKey& provider_key) {
-  return CheckMessage(MessageType::kRecord, m, m.provider_signature, provider_key, "lease's provider");
+  return CheckMessage(m, m.provider_signature, provider_key, "lease's provider");
 }
-
-// ---------------------------------------------------------------------------------------------------------------
-// Challenge: magic "VCPC", version, lease id, epoch u64, record hash, randomness, verifier signature.
-
-std::vector<uint8_t> Serialize(const Challenge& m) {
-  ByteWriter w;
-  Header(w, MessageType::kChallenge);
-  w.Bytes(m.lease_id);
-  w.U64(m.epoch);
-  w.Bytes(m.record_hash);
-  w.Bytes(m.randomness);
-  w.Bytes(m.verifier_signature);
-  return w.Take();
-}
-
-Result<Challenge> ParseChallenge(std::span<const uint8_t> bytes) {
-  ByteReader r(bytes, "challenge");
-  VCP_RETURN_IF_ERROR(ReadHeader(r, bytes, MessageType::kChallenge));
-  Challenge m;
-  VCP_RETURN_IF_ERROR(ReadHash(r, m.lease_id));
-  VCP_RETURN_IF_ERROR(r.U64(m.epoch));
-  VCP_RETURN_IF_ERROR(ReadHash(r, m.record_hash));
-  VCP_RETURN_IF_ERROR(ReadHash(r, m.randomness));
-  VCP_RETURN_IF_ERROR(ReadSig(r, m.verifier_signature));
-  VCP_RETURN_IF_ERROR(Trailing(r, MessageType::kChallenge));
-  return m;
-}
-
-Status Sign(Challenge& m, const SecretKey& key) {
-  m.verifier_signature = SignMessage(MessageType::kChallenge, m, key);
-  return Status::Ok();
-}
-
 Status CheckSignature(const Challenge& m, const PublicKey& verifier_key) {
-  return CheckMessage(MessageType::kChallenge, m, m.verifier_signature, verifier_key, "lease's verifier");
+  return CheckMessage(m, m.verifier_signature, verifier_key, "lease's verifier");
 }
-
-// ---------------------------------------------------------------------------------------------------------------
-// Epoch response: magic "VCPP", version, lease id, epoch u64, record hash, challenge kind u8, beacon round u64,
-// challenge value, u32 round count, per round (u32 round, root, u32 hash count, hashes), u32 epoch hash count,
-// epoch hashes, provider signature.
-
-std::vector<uint8_t> Serialize(const EpochResponse& m) {
-  ByteWriter w;
-  Header(w, MessageType::kResponse);
-  w.Bytes(m.lease_id);
-  w.U64(m.epoch);
-  w.Bytes(m.record_hash);
-  w.U8(static_cast<uint8_t>(m.challenge.kind));
-  w.U64(m.challenge.beacon_round);
-  w.Bytes(m.challenge.value);
-  w.U32(static_cast<uint32_t>(m.rounds.size()));
-  for (const RoundOpening& round : m.rounds) {
-    w.U32(round.round);
-    w.Bytes(round.root);
-    w.U32(static_cast<uint32_t>(round.hashes.size()));
-    for (const Hash32& h : round.hashes) w.Bytes(h);
-  }
-  w.U32(static_cast<uint32_t>(m.epoch_hashes.size()));
-  for (const Hash32& h : m.epoch_hashes) w.Bytes(h);
-  w.Bytes(m.provider_signature);
-  return w.Take();
-}
-
-Result<EpochResponse> ParseEpochResponse(std::span<const uint8_t> bytes) {
-  constexpr std::string_view kName = "epoch-response";
-  ByteReader r(bytes, kName);
-  VCP_RETURN_IF_ERROR(ReadHeader(r, bytes, MessageType::kResponse));
-  EpochResponse m;
-  VCP_RETURN_IF_ERROR(ReadHash(r, m.lease_id));
-  VCP_RETURN_IF_ERROR(r.U64(m.epoch));
-  VCP_RETURN_IF_ERROR(ReadHash(r, m.record_hash));
-  uint8_t kind = 0;
-  VCP_RETURN_IF_ERROR(r.U8(kind));
-  if (kind != static_cast<uint8_t>(ChallengeKind::kVerifierRandomness) &&
-      kind != static_cast<uint8_t>(ChallengeKind::kBeacon)) {
-    return Status::Corrupt("epoch-response: challenge kind " + std::to_string(kind) +
-                           " is unknown; allowed: 1 (verifier randomness), 2 (beacon)");
-  }
-  m.challenge.kind = static_cast<ChallengeKind>(kind);
-  VCP_RETURN_IF_ERROR(r.U64(m.challenge.beacon_round));
-  VCP_RETURN_IF_ERROR(ReadHash(r, m.challenge.value));
-  uint32_t round_count = 0;
-  VCP_RETURN_IF_ERROR(r.U32(round_count));
-  if (round_count > kMaxSamples) {
-    return Status::Corrupt("epoch-response: " + std::to_string(round_count) + " opened rounds; at most " +
-                           std::to_string(kMaxSamples) + " (the most samples a lease may draw)");
-  }
-  m.rounds.resize(round_count);
-  for (uint32_t i = 0; i < round_count; ++i) {
-    RoundOpening& round = m.rounds[i];
-    VCP_RETURN_IF_ERROR(r.U32(round.round));
-    if (i > 0 && round.round <= m.rounds[i - 1].round) {
-      return Status::Corrupt("epoch-response: opened round " + std::to_string(round.round) + " follows round " +
-                             std::to_string(m.rounds[i - 1].round) + "; rounds must be strictly increasing");
-    }
-    VCP_RETURN_IF_ERROR(ReadHash(r, round.root));
-    VCP_RETURN_IF_ERROR(ReadHashList(r, kName, "round " + std::to_string(round.round) + " proof", round.hashes));
-  }
-  VCP_RETURN_IF_ERROR(ReadHashList(r, kName, "epoch proof", m.epoch_hashes));
-  VCP_RETURN_IF_ERROR(ReadSig(r, m.provider_signature));
-  VCP_RETURN_IF_ERROR(Trailing(r, MessageType::kResponse));
-  return m;
-}
-
-Status Sign(EpochResponse& m, const SecretKey& key) {
-  m.provider_signature = SignMessage(MessageType::kResponse, m, key);
-  return Status::Ok();
-}
-
 Status CheckSignature(const EpochResponse& m, const PublicKey& provider_key) {
-  return CheckMessage(MessageType::kResponse, m, m.provider_signature, provider_key, "lease's provider");
+  return CheckMessage(m, m.provider_signature, provider_key, "lease's provider");
 }
-
-// ---------------------------------------------------------------------------------------------------------------
-// Verdict: magic "VCPV", version, lease id, epoch u64, record hash, reason u16, start u64, arrival u64,
-// operations u64, detail (u16 length, ASCII), verifier signature.
-
-std::vector<uint8_t> Serialize(const Verdict& m) {
-  ByteWriter w;
-  Header(w, MessageType::kVerdict);
-  w.Bytes(m.lease_id);
-  w.U64(m.epoch);
-  w.Bytes(m.record_hash);
-  w.U16(static_cast<uint16_t>(m.reason));
-  w.U64(m.start_us);
-  w.U64(m.arrival_us);
-  w.U64(m.operations);
-  const std::string_view detail = std::string_view(m.detail).substr(0, kMaxDetailBytes);
-  w.U16(static_cast<uint16_t>(detail.size()));
-  w.Text(detail);
-  w.Bytes(m.verifier_signature);
-  return w.Take();
-}
-
-Result<Verdict> ParseVerdict(std::span<const uint8_t> bytes) {
-  ByteReader r(bytes, "verdict");
-  VCP_RETURN_IF_ERROR(ReadHeader(r, bytes, MessageType::kVerdict));
-  Verdict m;
-  VCP_RETURN_IF_ERROR(ReadHash(r, m.lease_id));
-  VCP_RETURN_IF_ERROR(r.U64(m.epoch));
-  VCP_RETURN_IF_ERROR(ReadHash(r, m.record_hash));
-  uint16_t reason = 0;
-  VCP_RETURN_IF_ERROR(r.U16(reason));
-  if (!IsKnownReason(reason)) {
-    return Status::Corrupt("verdict: reason code " + std::to_string(reason) + " is unknown; allowed: 0.." +
-                           std::to_string(static_cast<uint16_t>(Reason::kBadEpochProof)));
-  }
-  m.reason = static_cast<Reason>(reason);
-  VCP_RETURN_IF_ERROR(r.U64(m.start_us));
-  VCP_RETURN_IF_ERROR(r.U64(m.arrival_us));
-  VCP_RETURN_IF_ERROR(r.U64(m.operations));
-  uint16_t detail_length = 0;
-  VCP_RETURN_IF_ERROR(r.U16(detail_length));
-  VCP_RETURN_IF_ERROR(ReadText(r, detail_length, kMaxDetailBytes, true, "verdict", "detail", m.detail));
-  VCP_RETURN_IF_ERROR(ReadSig(r, m.verifier_signature));
-  VCP_RETURN_IF_ERROR(Trailing(r, MessageType::kVerdict));
-  return m;
-}
-
-Status Sign(Verdict& m, const SecretKey& key) {
-  m.verifier_signature = SignMessage(MessageType::kVerdict, m, key);
-  return Status::Ok();
-}
-
 Status CheckSignature(const Verdict& m, const PublicKey& verifier_key) {
-  return CheckMessage(MessageType::kVerdict, m, m.verifier_signature, verifier_key, "lease's verifier");
+  return CheckMessage(m, m.verifier_signature, verifier_key, "lease's verifier");
 }
 
 }  // namespace vcp

@@ -1,17 +1,20 @@
 // Crash-safe files of the lease protocol: the append-only log and the provider's leaves file
-// (docs/PROTOCOL.md section 10).
+// (docs/PROTOCOL.md section 11).
+#include "vcp/store.h"
+
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
-#include <array>
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "fileio.h"
 #include "vcp/bytes.h"
-#include "vcp/store.h"
 
 namespace vcp {
 
@@ -25,10 +28,8 @@ constexpr size_t kLogHeaderBytes = 8;
 constexpr size_t kFrameFixedBytes = 4 + 4 + 1;  // magic, length, type
 constexpr size_t kFrameOverhead = kFrameFixedBytes + kHashBytes;
 constexpr uint64_t kMaxLogBytes = uint64_t{4} << 30;
-
-uint32_t LoadU32(const uint8_t* p) {
-  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
-}
+constexpr uint64_t kLeavesHeaderBytes = 4 + 1 + 32 + 8 + 4 + 8;  // magic, version, lease id, epoch, R, per round
+constexpr const char* kLockFile = "store.lock";
 
 Hash32 FrameChecksum(uint32_t length, uint8_t type, std::span<const uint8_t> payload) {
   ByteWriter w;
@@ -44,7 +45,7 @@ std::string TryFrame(std::span<const uint8_t> bytes, uint64_t offset, LogEntry& 
   if (left < kFrameOverhead) return "cut short (" + std::to_string(left) + " bytes, a frame has at least 41)";
   const uint8_t* p = bytes.data() + offset;
   if (std::memcmp(p, kFrameMagic.data(), 4) != 0) return "missing the frame magic \"VCPF\"";
-  const uint32_t length = LoadU32(p + 4);
+  const uint32_t length = LoadLe32(std::span<const uint8_t, 4>(p + 4, 4));
   if (length > left - kFrameOverhead) {
     return "cut short (declares " + std::to_string(length) + " payload bytes, " +
            std::to_string(left - kFrameOverhead) + " remain)";
@@ -97,19 +98,25 @@ std::vector<uint8_t> EncodeLogFrame(uint8_t type, std::span<const uint8_t> paylo
 }
 
 Result<LogScan> ScanLog(std::span<const uint8_t> bytes) {
-  if (bytes.size() < kLogHeaderBytes || std::memcmp(bytes.data(), kLogMagic.data(), 4) != 0) {
+  ByteReader header(bytes, "store log header");
+  uint8_t version = 0, role = 0;
+  uint16_t reserved = 0;
+  if (!header.Expect(kLogMagic).ok()) {
     return Status::Corrupt("store log: missing the 8-byte header (magic \"VCPG\"); not a vcp store log");
   }
-  if (bytes[4] != kStoreVersion) {
-    return Status::Corrupt("store log: version " + std::to_string(bytes[4]) + " is not supported; this build reads " +
+  if (!header.U8(version).ok() || !header.U8(role).ok() || !header.U16(reserved).ok()) {
+    return Status::Corrupt("store log: the header is cut short (" + std::to_string(bytes.size()) + " bytes; it has 8)");
+  }
+  if (version != kStoreVersion) {
+    return Status::Corrupt("store log: version " + std::to_string(version) + " is not supported; this build reads " +
                            std::to_string(kStoreVersion));
   }
-  if ((bytes[5] != 1 && bytes[5] != 2) || bytes[6] != 0 || bytes[7] != 0) {
-    return Status::Corrupt("store log: header role byte " + std::to_string(bytes[5]) +
+  if ((role != 1 && role != 2) || reserved != 0) {
+    return Status::Corrupt("store log: header role byte " + std::to_string(role) +
                            " is unknown; allowed: 1 (provider), 2 (verifier)");
   }
   LogScan scan;
-  scan.role = static_cast<StoreRole>(bytes[5]);
+  scan.role = static_cast<StoreRole>(role);
   uint64_t offset = kLogHeaderBytes;
   while (offset < bytes.size()) {
     LogEntry entry;
@@ -201,51 +208,142 @@ Status WriteLeavesFile(const std::filesystem::path& path, const Hash32& lease_id
   return WriteFileAtomic(path, w.bytes(), 0600, /*overwrite=*/true);
 }
 
-Result<EpochLeaves> ReadLeavesFile(const std::filesystem::path& path, const Hash32& lease_id, uint64_t epoch,
-                                   uint32_t rounds, uint64_t leaves_per_round) {
-  // A wrapped size could match a small file and then size the allocation below from the unwrapped counts.
-  if (rounds != 0 && leaves_per_round > (UINT64_MAX - 256) / kHashBytes / rounds) {
-    return Status::InvalidArgument("leaves file " + path.string() + ": " + std::to_string(rounds) + " x " +
-                                   std::to_string(leaves_per_round) + " leaves overflow a 64-bit file size");
+Result<LeavesFileHeader> ScanLeavesFile(std::span<const uint8_t> bytes) {
+  ByteReader r(bytes, "leaves file");
+  uint8_t version = 0;
+  LeavesFileHeader header;
+  VCP_RETURN_IF_ERROR(r.Expect(kLeavesMagic));
+  VCP_RETURN_IF_ERROR(r.U8(version));
+  if (version != kStoreVersion) {
+    return Status::Corrupt("leaves file: version " + std::to_string(version) + " is not supported; this build reads " +
+                           std::to_string(kStoreVersion));
   }
-  const uint64_t expected_size = 4 + 1 + 32 + 8 + 4 + 8 + uint64_t{rounds} * leaves_per_round * kHashBytes + kHashBytes;
-  VCP_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path, expected_size + 1));
-  const std::string where = "leaves file " + path.string();
-  if (bytes.size() != expected_size) {
-    return Status::Corrupt(where + ": " + std::to_string(bytes.size()) + " bytes; an epoch of " +
-                           std::to_string(rounds) + " x " + std::to_string(leaves_per_round) + " leaves needs " +
-                           std::to_string(expected_size));
+  VCP_RETURN_IF_ERROR(r.Bytes(header.lease_id));
+  VCP_RETURN_IF_ERROR(r.U64(header.epoch));
+  VCP_RETURN_IF_ERROR(r.U32(header.rounds));
+  VCP_RETURN_IF_ERROR(r.U64(header.leaves_per_round));
+  // A wrapped size could match a small file and then size an allocation from the unwrapped counts.
+  if (header.rounds != 0 && header.leaves_per_round > (UINT64_MAX - 256) / kHashBytes / header.rounds) {
+    return Status::Corrupt("leaves file: " + std::to_string(header.rounds) + " x " +
+                           std::to_string(header.leaves_per_round) + " leaves overflow a 64-bit file size");
   }
-  const std::span<const uint8_t> body(bytes.data(), bytes.size() - kHashBytes);
+  const uint64_t hashes = uint64_t{header.rounds} * header.leaves_per_round;
+  if (r.remaining() != hashes * kHashBytes + kHashBytes) {
+    return Status::Corrupt("leaves file: " + std::to_string(bytes.size()) + " bytes; its header declares " +
+                           std::to_string(header.rounds) + " x " + std::to_string(header.leaves_per_round) +
+                           " leaves, which need " + std::to_string(r.offset() + hashes * kHashBytes + kHashBytes));
+  }
+  const std::span<const uint8_t> body = bytes.first(bytes.size() - kHashBytes);
   const Hash32 checksum = LeavesChecksum(body);
   if (std::memcmp(checksum.data(), bytes.data() + body.size(), kHashBytes) != 0) {
-    return Status::Corrupt(where + ": checksum mismatch; the file was damaged after it was written");
+    return Status::Corrupt("leaves file: checksum mismatch; the file was damaged after it was written");
   }
-  ByteReader r(body, where);
-  std::array<uint8_t, 4> magic{};
-  uint8_t version = 0;
-  Hash32 file_lease{};
-  uint64_t file_epoch = 0, file_per_round = 0;
-  uint32_t file_rounds = 0;
-  VCP_RETURN_IF_ERROR(r.Bytes(magic));
-  VCP_RETURN_IF_ERROR(r.U8(version));
-  VCP_RETURN_IF_ERROR(r.Bytes(file_lease));
-  VCP_RETURN_IF_ERROR(r.U64(file_epoch));
-  VCP_RETURN_IF_ERROR(r.U32(file_rounds));
-  VCP_RETURN_IF_ERROR(r.U64(file_per_round));
-  if (std::memcmp(magic.data(), kLeavesMagic.data(), 4) != 0 || version != kStoreVersion) {
-    return Status::Corrupt(where + ": not a version-1 leaves file (magic \"VCPH\")");
+  return header;
+}
+
+Result<EpochLeaves> ReadLeavesFile(const std::filesystem::path& path, const Hash32& lease_id, uint64_t epoch,
+                                   uint32_t rounds, uint64_t leaves_per_round) {
+  const std::string where = "leaves file " + path.string();
+  if (rounds != 0 && leaves_per_round > (UINT64_MAX - 256) / kHashBytes / rounds) {
+    return Status::InvalidArgument(where + ": " + std::to_string(rounds) + " x " + std::to_string(leaves_per_round) +
+                                   " leaves overflow a 64-bit file size");
   }
-  if (file_lease != lease_id || file_epoch != epoch || file_rounds != rounds || file_per_round != leaves_per_round) {
-    return Status::Corrupt(where + ": holds lease " + ToHex(file_lease).substr(0, 16) + " epoch " +
-                           std::to_string(file_epoch) + "; expected lease " + ToHex(lease_id).substr(0, 16) +
-                           " epoch " + std::to_string(epoch));
+  const uint64_t expected_size = kLeavesHeaderBytes + uint64_t{rounds} * leaves_per_round * kHashBytes + kHashBytes;
+  VCP_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path, expected_size + 1));
+  Result<LeavesFileHeader> header = ScanLeavesFile(bytes);
+  if (!header.ok()) return header.status().WithContext(path.string());
+  if (header->lease_id != lease_id || header->epoch != epoch || header->rounds != rounds ||
+      header->leaves_per_round != leaves_per_round) {
+    return Status::Corrupt(where + ": holds lease " + ToHex(header->lease_id).substr(0, 16) + " epoch " +
+                           std::to_string(header->epoch) + " (" + std::to_string(header->rounds) + " x " +
+                           std::to_string(header->leaves_per_round) + " leaves); expected lease " +
+                           ToHex(lease_id).substr(0, 16) + " epoch " + std::to_string(epoch) + " (" +
+                           std::to_string(rounds) + " x " + std::to_string(leaves_per_round) + ")");
   }
+  ByteReader r(std::span<const uint8_t>(bytes).subspan(kLeavesHeaderBytes), where);
   EpochLeaves leaves(rounds, std::vector<Hash32>(leaves_per_round));
   for (auto& round : leaves) {
     for (Hash32& h : round) VCP_RETURN_IF_ERROR(r.Bytes(h));
   }
   return leaves;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+namespace {
+
+// "vcp prove --store p ..." from /proc/self/cmdline (NUL-separated), cut to a readable length.
+std::string OwnCommand() {
+  Result<std::vector<uint8_t>> raw = ReadFileBytes("/proc/self/cmdline", 4096);
+  if (!raw.ok()) return "unknown command";
+  std::string text(raw->begin(), raw->end());
+  while (!text.empty() && text.back() == '\0') text.pop_back();
+  std::replace(text.begin(), text.end(), '\0', ' ');
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  if (text.size() > 200) text = text.substr(0, 197) + "...";
+  return text;
+}
+
+}  // namespace
+
+Result<StoreLock> StoreLock::Acquire(const std::filesystem::path& dir, std::string_view what) {
+  const std::filesystem::path path = dir / kLockFile;
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == ENOENT) {
+    return Status::IoError(std::string(what) + " store " + dir.string() + " does not exist");
+  }
+  if (fd < 0) {
+    return Status::IoError("cannot open the lock file " + path.string() + " of " + std::string(what) + " store " +
+                           dir.string() + ": " + std::strerror(errno));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(fd);
+    if (error != EWOULDBLOCK) {
+      return Status::IoError("cannot lock " + path.string() + ": " + std::strerror(error));
+    }
+    std::string holder = DescribeHolder(dir);
+    if (holder.empty()) holder = "another process that is still starting";
+    return Status::Unavailable(std::string(what) + " store " + dir.string() + " is in use by " + holder +
+                               "; one process at a time may write a store: wait for it to finish");
+  }
+  // Ours now: name this process for anyone refused while we hold it. Best effort: the lock itself is the flock.
+  const std::string text = "pid " + std::to_string(::getpid()) + "\ncommand " + OwnCommand() + "\n";
+  if (::ftruncate(fd, 0) == 0) {
+    [[maybe_unused]] const ssize_t written = ::pwrite(fd, text.data(), text.size(), 0);
+  }
+  return StoreLock(fd);
+}
+
+std::string StoreLock::DescribeHolder(const std::filesystem::path& dir) {
+  Result<std::vector<uint8_t>> raw = ReadFileBytes(dir / kLockFile, 4096);
+  if (!raw.ok()) return std::string();
+  const std::string text(raw->begin(), raw->end());
+  std::string pid, command;
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t end = std::min(text.find('\n', at), text.size());
+    const std::string_view line(text.data() + at, end - at);
+    if (line.starts_with("pid ")) pid = line.substr(4);
+    if (line.starts_with("command ")) command = line.substr(8);
+    at = end + 1;
+  }
+  if (pid.empty()) return std::string();
+  return "pid " + pid + (command.empty() ? std::string() : " (" + command + ")");
+}
+
+StoreLock::StoreLock(StoreLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+
+StoreLock& StoreLock::operator=(StoreLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+StoreLock::~StoreLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the last descriptor of the open file releases the flock
 }
 
 }  // namespace vcp

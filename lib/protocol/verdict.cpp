@@ -1,10 +1,11 @@
-// Lease verdicts and the audit schedule (docs/PROTOCOL.md sections 8 and 9).
+// Lease verdicts and the audit schedule (docs/PROTOCOL.md sections 8 and 10).
+#include "vcp/verdict.h"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "vcp/bytes.h"
-#include "vcp/verdict.h"
 
 namespace vcp {
 
@@ -115,8 +116,7 @@ std::vector<uint64_t> AuditSchedule(const Hash32& schedule_seed, uint64_t start_
     w.Bytes(schedule_seed);
     w.U64(i);
     const Hash32 h = TaggedHash("vcp.v1.audit-gap", w.bytes());
-    uint64_t bits = 0;
-    for (int b = 7; b >= 0; --b) bits = (bits << 8) | h[b];
+    const uint64_t bits = LoadLe64(std::span<const uint8_t, 8>(h.data(), 8));
     const double u = double(bits >> 11) * 0x1.0p-53;  // uniform in [0, 1)
     t += -std::log1p(-u) * double(mean_gap_us);       // exponential gap: a Poisson process
     if (t >= double(end_us)) break;

@@ -37,15 +37,15 @@ struct World {
 
   // Runs `computed_under` (the start whose seeds the provider actually used) and commits under `start`.
   Epoch Run(const EpochStart& start, const EpochStart* computed_under = nullptr) const {
-    auto run = RunEpochRounds(lease, computed_under ? *computed_under : start, testing::CpuOneThread());
-    EXPECT_TRUE(run.ok()) << run.status().ToString();
-    return Commit(start, run->leaves);
+    EpochRun run = testing::Must(
+        RunEpochRounds(lease, computed_under ? *computed_under : start, testing::CpuOneThread()), "RunEpochRounds");
+    return Commit(start, std::move(run.leaves));
   }
 
   Epoch Commit(const EpochStart& start, EpochLeaves leaves, uint64_t provider_start_us = kStartUs) const {
-    auto commit = CommitEpoch(lease, start, leaves, "cpu: test", provider_start_us, kStartUs + 500, provider);
-    EXPECT_TRUE(commit.ok()) << commit.status().ToString();
-    return Epoch{start, std::move(leaves), *commit};
+    EpochCommit commit = testing::Must(
+        CommitEpoch(lease, start, leaves, "cpu: test", provider_start_us, kStartUs + 500, provider), "CommitEpoch");
+    return Epoch{start, std::move(leaves), std::move(commit)};
   }
 
   static ChallengeValue Interactive(uint64_t seed) {
@@ -53,11 +53,10 @@ struct World {
   }
 
   EpochResponse Respond(const Epoch& e, const ChallengeValue& challenge) const {
-    auto response = BuildResponse(
-        lease, e.commit.record, e.commit.round_roots, challenge,
-        [&e](uint32_t r) -> Result<std::vector<Hash32>> { return e.leaves[r]; }, provider);
-    EXPECT_TRUE(response.ok()) << response.status().ToString();
-    return *response;
+    return testing::Must(BuildResponse(
+                             lease, e.commit.record, e.commit.round_roots, challenge,
+                             [&e](uint32_t r) -> Result<std::vector<Hash32>> { return e.leaves[r]; }, provider),
+                         "BuildResponse");
   }
 
   Finding CheckRecordOf(const Epoch& e, const EpochStart& against, uint64_t arrival_us = kStartUs + 5000) const {
@@ -96,7 +95,7 @@ TEST(ProtocolAttacks, LazyProviderIsCaught) {
   for (uint64_t trial = 0; trial < 10; ++trial) {
     const EpochStart start = w.Start(0, w.lease_id, 100 + trial);
     const World::Epoch honest = w.Run(start);
-    const World::Epoch lazy = w.Commit(start, testing::MakeLazy(honest.leaves, 128, trial));  // f = 1/2
+    const World::Epoch lazy = w.Commit(start, SimulateLazyLeaves(honest.leaves, 128, trial));  // f = 1/2
     EXPECT_REASON(w.CheckRecordOf(lazy, start), Reason::kPass);  // the record alone cannot tell
     const ChallengeValue c = World::Interactive(trial);
     EXPECT_REASON(w.Check(lazy, c, Serialize(w.Respond(lazy, c))), Reason::kTileMismatch);
@@ -321,67 +320,77 @@ TEST(ProtocolAttacks, EpochProofMutationsWhenRoundsAreUnsampled) {
   }
 }
 
-// Through the sessions: which failures close the epoch and which only reject the message.
+// Through the sessions: which failures close the epoch and which only reject the message, each with its Reason.
 TEST(ProtocolAttacks, SessionKeepsTheEpochOpenForUnattributableMessages) {
   testing::Parties t;
-  auto start = t.V().StartEpoch(t.verifier);
-  ASSERT_TRUE(start.ok());
-  auto record = t.P().Prove(*start, t.provider, t.poptions);
-  ASSERT_TRUE(record.ok());
-  // A record signed by someone else: rejected, epoch still open.
-  EpochRecord forged = *record;
-  ASSERT_TRUE(Sign(forged, t.verifier).ok());
-  auto outcome = t.V().ReceiveRecord(Serialize(forged), t.verifier);
-  ASSERT_TRUE(outcome.ok());
-  EXPECT_EQ(outcome->finding.reason, Reason::kBadSignature);
-  EXPECT_FALSE(outcome->verdict.has_value());
+  ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier));
+  ASSERT_OK_AND_ASSIGN(const ProveOutcome proved, t.P().Prove(start, t.provider, t.poptions));
+  const EpochRecord& record = proved.record;
+  // A record signed by someone else: rejected with its reason, epoch still open.
+  EpochRecord forged = record;
+  ASSERT_OK(Sign(forged, t.stranger));
+  ASSERT_OK_AND_ASSIGN(RecordOutcome outcome, t.V().ReceiveRecord(Serialize(forged), t.verifier));
+  EXPECT_EQ(outcome.finding.reason, Reason::kBadSignature);
+  EXPECT_FALSE(outcome.verdict.has_value());
   // Garbage: rejected, still open.
-  outcome = t.V().ReceiveRecord(std::vector<uint8_t>{'V', 'C', 'P', 'R', 1, 2}, t.verifier);
-  ASSERT_TRUE(outcome.ok());
-  EXPECT_EQ(outcome->finding.reason, Reason::kMalformedRecord);
+  ASSERT_OK_AND_ASSIGN(outcome, t.V().ReceiveRecord(std::vector<uint8_t>{'V', 'C', 'P', 'R', 1, 2}, t.verifier));
+  EXPECT_EQ(outcome.finding.reason, Reason::kMalformedRecord);
+  EXPECT_FALSE(outcome.verdict.has_value());
   // The real record still gets its challenge; a different second record is refused.
-  outcome = t.V().ReceiveRecord(Serialize(*record), t.verifier);
-  ASSERT_TRUE(outcome.ok() && outcome->challenge);
-  EpochRecord second = *record;
+  ASSERT_OK_AND_ASSIGN(outcome, t.V().ReceiveRecord(Serialize(record), t.verifier));
+  ASSERT_TRUE(outcome.challenge.has_value());
+  EXPECT_FALSE(outcome.already_received);
+  EpochRecord second = record;
   second.provider_end_us += 1;
-  ASSERT_TRUE(Sign(second, t.provider).ok());
+  ASSERT_OK(Sign(second, t.provider));
   EXPECT_NE(t.V().ReceiveRecord(Serialize(second), t.verifier).status().message().find("second record"),
             std::string_view::npos);
-  // A response that does not bind to this epoch is rejected and the epoch stays open; a signed lazy-looking
-  // response closes it with its reason.
-  auto response = t.P().Respond(*outcome->challenge, t.provider, t.poptions);
-  ASSERT_TRUE(response.ok());
-  EpochResponse unbound = *response;
+  // A response that does not bind to this epoch is refused with kResponseMismatch and the epoch stays open; a
+  // signed lazy-looking response closes it with its reason.
+  ASSERT_OK_AND_ASSIGN(const RespondOutcome responded, t.P().Respond(*outcome.challenge, t.provider, t.poptions));
+  const EpochResponse& response = responded.response;
+  EpochResponse unbound = response;
   unbound.epoch += 7;
-  ASSERT_TRUE(Sign(unbound, t.provider).ok());
-  auto rejected = t.V().ReceiveResponse(Serialize(unbound), t.verifier);
-  EXPECT_EQ(rejected.status().code(), StatusCode::kRejected);
-  EXPECT_NE(rejected.status().message().find("response-mismatch"), std::string_view::npos);
-  EpochResponse tampered = *response;
+  ASSERT_OK(Sign(unbound, t.provider));
+  ASSERT_OK_AND_ASSIGN(ResponseOutcome refused, t.V().ReceiveResponse(Serialize(unbound), t.verifier));
+  EXPECT_EQ(refused.finding.reason, Reason::kResponseMismatch) << refused.finding.detail;
+  EXPECT_FALSE(refused.verdict.has_value());
+  // Signed by another key, and garbage after the magic: each its own reason, the epoch still open.
+  EpochResponse stranger = response;
+  ASSERT_OK(Sign(stranger, t.stranger));
+  ASSERT_OK_AND_ASSIGN(refused, t.V().ReceiveResponse(Serialize(stranger), t.verifier));
+  EXPECT_EQ(refused.finding.reason, Reason::kBadSignature) << refused.finding.detail;
+  EXPECT_FALSE(refused.verdict.has_value());
+  ASSERT_OK_AND_ASSIGN(refused, t.V().ReceiveResponse(std::vector<uint8_t>{'V', 'C', 'P', 'P', 9}, t.verifier));
+  EXPECT_EQ(refused.finding.reason, Reason::kMalformedResponse) << refused.finding.detail;
+  EXPECT_FALSE(refused.verdict.has_value());
+  EXPECT_TRUE(t.V().verdicts().empty()) << "no refusal closed the epoch";
+
+  EpochResponse tampered = response;
   tampered.rounds[0].hashes[0][0] ^= 1;
-  ASSERT_TRUE(Sign(tampered, t.provider).ok());
-  auto verdict = t.V().ReceiveResponse(Serialize(tampered), t.verifier);
-  ASSERT_TRUE(verdict.ok());
-  EXPECT_EQ(verdict->reason, Reason::kTileMismatch);
+  ASSERT_OK(Sign(tampered, t.provider));
+  ASSERT_OK_AND_ASSIGN(const ResponseOutcome closed, t.V().ReceiveResponse(Serialize(tampered), t.verifier));
+  ASSERT_TRUE(closed.verdict.has_value());
+  EXPECT_EQ(closed.verdict->reason, Reason::kTileMismatch);
+  EXPECT_EQ(closed.finding.reason, Reason::kTileMismatch);
+  EXPECT_FALSE(closed.already_given);
   // Closed: the honest response can no longer turn it into a pass.
-  EXPECT_FALSE(t.V().ReceiveResponse(Serialize(*response), t.verifier).ok());
+  EXPECT_FALSE(t.V().ReceiveResponse(Serialize(response), t.verifier).ok());
 }
 
 TEST(ProtocolAttacks, LateRecordClosesTheEpochInTheSession) {
   testing::Parties t;
-  auto start = t.V().StartEpoch(t.verifier);
-  auto record = t.P().Prove(*start, t.provider, t.poptions);
-  ASSERT_TRUE(record.ok());
+  ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier));
+  ASSERT_OK_AND_ASSIGN(const ProveOutcome proved, t.P().Prove(start, t.provider, t.poptions));
   t.clock.Advance(t.lease.epoch_deadline_us + 1);
-  auto outcome = t.V().ReceiveRecord(Serialize(*record), t.verifier);
-  ASSERT_TRUE(outcome.ok());
-  ASSERT_TRUE(outcome->verdict.has_value());
-  EXPECT_EQ(outcome->verdict->reason, Reason::kLate);
-  EXPECT_FALSE(outcome->challenge.has_value());
+  ASSERT_OK_AND_ASSIGN(const RecordOutcome outcome, t.V().ReceiveRecord(Serialize(proved.record), t.verifier));
+  ASSERT_TRUE(outcome.verdict.has_value());
+  EXPECT_EQ(outcome.verdict->reason, Reason::kLate);
+  EXPECT_EQ(outcome.finding.reason, Reason::kLate);
+  EXPECT_FALSE(outcome.challenge.has_value());
   // The late record is authentic: the next epoch chains to it.
-  auto next = t.V().StartEpoch(t.verifier);
-  ASSERT_TRUE(next.ok());
-  EXPECT_EQ(next->prev_record, RecordHash(*record));
+  ASSERT_OK_AND_ASSIGN(const EpochStart next, t.V().StartEpoch(t.verifier));
+  EXPECT_EQ(next.prev_record, RecordHash(proved.record));
 }
 
 }  // namespace

@@ -45,13 +45,13 @@ class Lab {
   Trial LazyInteractive(uint64_t trial, uint64_t computed) const {
     const EpochStart start =
         testing::SignedStart(lease_, verifier_, 0, TestHash("beacon", trial), LeaseId(lease_), kStartUs);
-    const EpochLeaves lazy = testing::MakeLazy(Honest(start), computed, trial);
-    auto commit = CommitEpoch(lease_, start, lazy, "lazy", kStartUs, kStartUs + 1, provider_);
-    EXPECT_TRUE(commit.ok());
+    const EpochLeaves lazy = SimulateLazyLeaves(Honest(start), computed, trial);
+    const EpochCommit commit =
+        testing::Must(CommitEpoch(lease_, start, lazy, "lazy", kStartUs, kStartUs + 1, provider_), "CommitEpoch");
     const ChallengeValue challenge{ChallengeKind::kVerifierRandomness, 0, TestHash("challenge", trial)};
     Trial t;
-    t.predicted_pass = AllComputed(RecordHash(commit->record), challenge.value, computed, trial);
-    t.passed_verifier = Verify(start, *commit, lazy, challenge);
+    t.predicted_pass = AllComputed(RecordHash(commit.record), challenge.value, computed, trial);
+    t.passed_verifier = Verify(start, commit, lazy, challenge);
     return t;
   }
 
@@ -60,16 +60,16 @@ class Lab {
   Trial GrindingBeacon(uint64_t trial, uint64_t computed, uint32_t tries) const {
     const EpochStart start =
         testing::SignedStart(lease_, verifier_, 0, TestHash("beacon", trial), LeaseId(lease_), kStartUs);
-    const EpochLeaves lazy = testing::MakeLazy(Honest(start), computed, trial);
+    const EpochLeaves lazy = SimulateLazyLeaves(Honest(start), computed, trial);
     const ChallengeValue leaked{ChallengeKind::kBeacon, BeaconRoundFor(lease_, kStartUs), TestHash("leaked", trial)};
     Trial t;
     for (uint32_t g = 0; g < tries; ++g) {
-      auto commit = CommitEpoch(lease_, start, lazy, "grinder", kStartUs + g, kStartUs + 1, provider_);
-      EXPECT_TRUE(commit.ok());
-      const bool lands = AllComputed(RecordHash(commit->record), leaked.value, computed, trial);
+      const EpochCommit commit = testing::Must(
+          CommitEpoch(lease_, start, lazy, "grinder", kStartUs + g, kStartUs + 1, provider_), "CommitEpoch");
+      const bool lands = AllComputed(RecordHash(commit.record), leaked.value, computed, trial);
       if (lands || g + 1 == tries) {
         t.predicted_pass = lands;
-        t.passed_verifier = Verify(start, *commit, lazy, leaked);
+        t.passed_verifier = Verify(start, commit, lazy, leaked);
         break;
       }
     }
@@ -78,13 +78,11 @@ class Lab {
 
  private:
   EpochLeaves Honest(const EpochStart& start) const {
-    auto run = RunEpochRounds(lease_, start, testing::CpuOneThread());
-    EXPECT_TRUE(run.ok()) << run.status().ToString();
-    return run->leaves;
+    return testing::Must(RunEpochRounds(lease_, start, testing::CpuOneThread()), "RunEpochRounds").leaves;
   }
 
   bool AllComputed(const Hash32& record_hash, const Hash32& challenge, uint64_t computed, uint64_t trial) const {
-    const std::vector<bool> mask = testing::ComputedMask(total_, computed, trial);
+    const std::vector<bool> mask = LazyComputedMask(total_, computed, trial);
     const uint64_t per_round = LeavesPerRound(lease_);
     for (const SamplePosition& p :
          SamplePositions(record_hash, challenge, lease_.rounds_per_epoch, per_round, lease_.samples_per_epoch)) {
@@ -96,11 +94,12 @@ class Lab {
   bool Verify(const EpochStart& start, const EpochCommit& commit, const EpochLeaves& leaves,
               const ChallengeValue& challenge) const {
     if (!CheckRecord(lease_, start, kStartUs + 10, Serialize(commit.record)).finding.ok()) return false;
-    auto response = BuildResponse(
-        lease_, commit.record, commit.round_roots, challenge,
-        [&leaves](uint32_t r) -> Result<std::vector<Hash32>> { return leaves[r]; }, provider_);
-    EXPECT_TRUE(response.ok());
-    const Finding f = CheckResponse(lease_, start, commit.record, challenge, Serialize(*response), 1);
+    const EpochResponse response =
+        testing::Must(BuildResponse(
+                          lease_, commit.record, commit.round_roots, challenge,
+                          [&leaves](uint32_t r) -> Result<std::vector<Hash32>> { return leaves[r]; }, provider_),
+                      "BuildResponse");
+    const Finding f = CheckResponse(lease_, start, commit.record, challenge, Serialize(response), 1);
     EXPECT_TRUE(f.ok() || f.reason == Reason::kTileMismatch) << ReasonName(f.reason) << ": " << f.detail;
     return f.ok();
   }

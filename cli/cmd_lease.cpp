@@ -1,0 +1,169 @@
+// vcp lease new (verifier: sign a lease, create the verifier store) and vcp lease accept (provider: check the lease,
+// create the provider store, sign the acceptance).
+#include <iostream>
+#include <memory>
+
+#include "format.h"
+#include "protocol_commands.h"
+#include "vcp/beacon.h"
+#include "vcp/lease_session.h"
+
+namespace vcp::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+struct LeaseNewFlags {
+  std::string key, provider_key, store, out, mode = "interactive", beacon_file;
+  std::string workload = "int8";
+  uint32_t m = 4096, n = 4096, k = 4096, tile = kDefaultTile;
+  uint32_t rounds = 8, samples = 0;
+  double deadline_ms = 60000, rate = 1e12, hours = 24, audit_share = 0.02;
+};
+
+// Upper bounds that keep every microsecond count of a lease inside a u64, with room for start + length.
+constexpr double kMaxDeadlineMs = 1e12;  // about 31 years
+constexpr double kMaxHours = 1e6;        // about 114 years
+constexpr double kMaxRate = 1.8e19;      // just under 2^64 operations per second
+
+Status FillTerms(const LeaseNewFlags& f, Lease& terms) {
+  VCP_ASSIGN_OR_RETURN(terms.mode, ParseLeaseMode(f.mode));
+  VCP_ASSIGN_OR_RETURN(terms.workload.kind, ParseWorkloadKind(f.workload));
+  terms.workload.m = f.m;
+  terms.workload.n = f.n;
+  terms.workload.k = f.k;
+  terms.workload.tile = f.tile;
+  terms.rounds_per_epoch = f.rounds;
+  terms.samples_per_epoch = f.samples ? f.samples : MinSamples(terms.mode);
+  VCP_ASSIGN_OR_RETURN(terms.epoch_deadline_us,
+                       ScaledFlag("--deadline-ms", f.deadline_ms, 1000, 0.001, kMaxDeadlineMs, "milliseconds"));
+  VCP_ASSIGN_OR_RETURN(terms.claimed_ops_per_second,
+                       ScaledFlag("--rate", f.rate, 1, 1, kMaxRate, "operations per second"));
+  VCP_ASSIGN_OR_RETURN(const uint64_t length_us, ScaledFlag("--hours", f.hours, 3.6e9, 1e-6, kMaxHours, "hours"));
+  terms.start_us = SystemClock().NowMicros();
+  terms.end_us = terms.start_us + length_us;
+  if (terms.mode == LeaseMode::kBeacon) {
+    if (f.beacon_file.empty()) {
+      return Status::InvalidArgument(
+          "--mode beacon needs --beacon-file (the beacon's header names its source, genesis and period)");
+    }
+    VCP_ASSIGN_OR_RETURN(FileBeaconSource beacon, FileBeaconSource::Open(f.beacon_file));
+    terms.beacon_name = beacon.name();
+    terms.beacon_genesis_us = beacon.genesis_us();
+    terms.beacon_period_us = beacon.period_us();
+  }
+  return Status::Ok();
+}
+
+int DoLeaseNew(const CliState& state, const LeaseNewFlags& f) {
+  auto key = ResolveSecretKey(f.key);
+  if (!key.ok()) return ReportError(state, key.status().WithContext("--key"));
+  auto provider = ResolvePublicKey(f.provider_key);
+  if (!provider.ok()) return ReportError(state, provider.status().WithContext("--provider-key"));
+  Lease terms;
+  if (Status s = FillTerms(f, terms); !s.ok()) return ReportError(state, s);
+  terms.provider_key = *provider;
+  auto session = VerifierSession::Create(f.store, terms, *key, f.audit_share);
+  if (!session.ok()) return ReportError(state, session.status());
+  const Lease& lease = session->lease();
+  if (Status s = WriteMessageFile(f.out, Serialize(lease)); !s.ok()) return ReportError(state, s);
+  const uint64_t next = session->NextAuditUs(lease.start_us);
+  if (state.json) {
+    json j = MessageObject(lease);
+    j["ok"] = true;
+    j["out"] = f.out;
+    j["store"] = f.store;
+    j["scheduled_audits"] = session->AuditTimes().size();
+    j["next_audit_us"] = next;
+    PrintJson(j);
+  } else {
+    std::cout << "lease       " << ToHex(LeaseId(lease)) << " (" << f.out << ")\n"
+              << "mode        " << LeaseModeName(lease.mode) << ", " << DescribeWorkload(lease.workload) << ", "
+              << DescribeEpochShape(lease) << "\n"
+              << "deadline    " << Milliseconds(lease.epoch_deadline_us) << " ms per epoch; claimed "
+              << Sci(double(lease.claimed_ops_per_second)) << " ops/s\n"
+              << "period      " << TimeText(lease.start_us) << " to " << TimeText(lease.end_us) << "\n"
+              << "audits      " << session->AuditTimes().size() << " epochs at secret random times ("
+              << Fixed(100 * f.audit_share, 1) << "% of the lease); next " << (next ? TimeText(next) : "none") << "\n"
+              << "next        send " << f.out << " to the provider: vcp lease accept --lease " << f.out << "\n";
+  }
+  return kExitOk;
+}
+
+struct LeaseAcceptFlags {
+  std::string lease, key, store, out;
+};
+
+int DoLeaseAccept(const CliState& state, const LeaseAcceptFlags& f) {
+  auto bytes = ReadMessageFile(f.lease, MessageType::kLease, "--lease");
+  if (!bytes.ok()) return ReportError(state, bytes.status());
+  auto lease = ParseLease(*bytes);
+  if (!lease.ok()) return ReportError(state, lease.status().WithContext(f.lease));
+  auto key = ResolveSecretKey(f.key);
+  if (!key.ok()) return ReportError(state, key.status().WithContext("--key"));
+  auto session = ProviderSession::Accept(f.store, *lease, *key);
+  if (!session.ok()) return ReportError(state, session.status());
+  if (Status s = WriteMessageFile(f.out, Serialize(session->acceptance())); !s.ok()) return ReportError(state, s);
+  if (state.json) {
+    json j = MessageObject(session->acceptance());
+    j["ok"] = true;
+    j["out"] = f.out;
+    j["store"] = f.store;
+    j["lease"] = MessageObject(*lease);
+    PrintJson(j);
+  } else {
+    std::cout << "accepted    lease " << ToHex(LeaseId(*lease)) << "\n"
+              << "terms       " << LeaseModeName(lease->mode) << ", " << DescribeWorkload(lease->workload) << ", "
+              << DescribeEpochShape(*lease) << ", deadline " << Milliseconds(lease->epoch_deadline_us) << " ms\n"
+              << "next        send " << f.out << " to the verifier (vcp epoch start --acceptance " << f.out << ")\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterLeaseCommands(CLI::App& app, CliState& state) {
+  CLI::App* lease = app.add_subcommand("lease", "create (verifier) or accept (provider) a lease");
+  lease->require_subcommand(1);
+
+  auto ln = std::make_shared<LeaseNewFlags>();
+  CLI::App* lnew = lease->add_subcommand("new", "verifier: create a signed lease and its store");
+  lnew->add_option("--key", ln->key, "verifier secret key (vcp.key, or the directory vcp keygen wrote)")->required();
+  lnew->add_option("--provider-key", ln->provider_key,
+                   "provider public key: the 64 hex digits vcp keygen printed, vcp.pub, or its directory")
+      ->required();
+  lnew->add_option("--store", ln->store, "verifier store directory to create")->required();
+  lnew->add_option("--out", ln->out, "lease file to write (send it to the provider)")->required();
+  lnew->add_option("--mode", ln->mode, "interactive (challenge after each record) or beacon (public beacon)")
+      ->capture_default_str();
+  lnew->add_option("--beacon-file", ln->beacon_file, "beacon mode: the beacon file (its header names the source)");
+  lnew->add_option("--workload", ln->workload, "int8 or fp32-ordered")->capture_default_str();
+  lnew->add_option("--m", ln->m, "rows M of A and C")->capture_default_str();
+  lnew->add_option("--n", ln->n, "columns N of B and C")->capture_default_str();
+  lnew->add_option("--k", ln->k, "inner dimension K (columns of A, rows of B); not the sample count, see --samples")
+      ->capture_default_str();
+  lnew->add_option("--tile", ln->tile, "tile size T (power of two, 8..256)")->capture_default_str();
+  lnew->add_option("--rounds", ln->rounds, "R: workload rounds per epoch (vcp calibrate suggests one)")
+      ->capture_default_str();
+  lnew->add_option("--samples", ln->samples,
+                   "sampled tiles per epoch (default and minimum: 40 interactive, 80 beacon)");
+  lnew->add_option("--deadline-ms", ln->deadline_ms, "epoch start to record arrival, on the verifier's clock")
+      ->capture_default_str();
+  lnew->add_option("--rate", ln->rate, "claimed throughput class, operations per second (1 to 1.8e19)")
+      ->capture_default_str();
+  lnew->add_option("--hours", ln->hours, "lease length from now")->capture_default_str();
+  lnew->add_option("--audit-share", ln->audit_share, "fraction of the lease spent in epochs, at random times")
+      ->capture_default_str();
+  lnew->callback([&state, ln] { state.exit_code = DoLeaseNew(state, *ln); });
+
+  auto la = std::make_shared<LeaseAcceptFlags>();
+  CLI::App* accept = lease->add_subcommand("accept", "provider: check a lease, create the provider store, sign");
+  accept->add_option("--lease", la->lease, "lease file from the verifier")->required();
+  accept->add_option("--key", la->key, "provider secret key (vcp.key or its directory)")->required();
+  accept->add_option("--store", la->store, "provider store directory to create")->required();
+  accept->add_option("--out", la->out, "acceptance file to write (send it to the verifier)")->required();
+  accept->callback([&state, la] { state.exit_code = DoLeaseAccept(state, *la); });
+}
+
+}  // namespace vcp::cli

@@ -1,0 +1,58 @@
+// vcp report: the verifier's lease verdict so far, read from its store (no key needed: it signs nothing).
+#include <iostream>
+#include <memory>
+
+#include "format.h"
+#include "protocol_commands.h"
+#include "vcp/lease_session.h"
+
+namespace vcp::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+struct ReportFlags {
+  std::string store;
+  double confidence = 0.95;
+};
+
+int DoReport(const CliState& state, const ReportFlags& f) {
+  if (!(f.confidence > 0 && f.confidence < 1)) {
+    return ReportError(state, Status::InvalidArgument("--confidence must be between 0 and 1, e.g. 0.95"));
+  }
+  auto session = VerifierSession::Open(f.store);
+  if (!session.ok()) return ReportError(state, session.status());
+  PrintRecovery(state, session->recovery(), "verifier");
+  const VerifierSession& v = *session;
+  const uint64_t now = SystemClock().NowMicros();
+  const LeaseReport report = v.Report(now, f.confidence);
+  const std::vector<Verdict> verdicts = v.verdicts();
+  const uint64_t next = v.NextAuditUs(now);
+  if (state.json) {
+    json j = ReportJson(v.lease(), report, verdicts);
+    j["next_audit_us"] = next;
+    PrintJson(j);
+  } else {
+    std::cout << "lease " << ToHex(v.lease_id()) << ": " << LeaseModeName(v.lease().mode) << ", "
+              << DescribeWorkload(v.lease().workload) << ", " << DescribeEpochShape(v.lease()) << "\n\n"
+              << EpochTableHeader();
+    for (const Verdict& verdict : verdicts) std::cout << EpochRow(v.lease(), verdict);
+    std::cout << "\n"
+              << ReportText(v.lease(), report) << "  next audit        " << (next ? TimeText(next) : "none left")
+              << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterReportCommand(CLI::App& app, CliState& state) {
+  auto f = std::make_shared<ReportFlags>();
+  CLI::App* report = app.add_subcommand("report", "verifier: the lease verdict so far (table, or JSON with --json)");
+  report->add_option("--store", f->store, "verifier store")->required();
+  report->add_option("--confidence", f->confidence, "confidence level of the GPU-hours bound")->capture_default_str();
+  report->callback([&state, f] { state.exit_code = DoReport(state, *f); });
+}
+
+}  // namespace vcp::cli

@@ -1,0 +1,126 @@
+// cli/protocol_commands.cpp: RegisterProtocolCommands and what the protocol command groups share (see
+// protocol_commands.h).
+#include "protocol_commands.h"
+
+#include <cmath>
+#include <iostream>
+
+#include "fileio.h"
+#include "format.h"
+
+namespace vcp::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+// The command that writes each message, for telling a user which file a flag wanted.
+std::string_view WrittenBy(MessageType type) {
+  switch (type) {
+    case MessageType::kLease:
+      return "vcp lease new";
+    case MessageType::kAcceptance:
+      return "vcp lease accept";
+    case MessageType::kEpochStart:
+      return "vcp epoch start";
+    case MessageType::kRecord:
+      return "vcp prove";
+    case MessageType::kChallenge:
+      return "vcp challenge";
+    case MessageType::kResponse:
+      return "vcp respond";
+    case MessageType::kVerdict:
+      return "vcp verify --out";
+  }
+  return "vcp";
+}
+
+}  // namespace
+
+void RegisterProtocolCommands(CLI::App& app, CliState& state) {
+  RegisterLeaseCommands(app, state);
+  RegisterEpochCommands(app, state);
+  RegisterReportCommand(app, state);
+  RegisterInspectCommand(app, state);
+  RegisterCalibrateCommand(app, state);
+  RegisterDemoCommand(app, state);
+}
+
+Result<std::vector<uint8_t>> ReadMessageFile(const std::string& path, MessageType expected, std::string_view flag) {
+  VCP_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path, kMaxMessageBytes));
+  auto type = IdentifyMessage(bytes);
+  if (!type.ok()) return type.status().WithContext(std::string(flag) + " " + path);
+  if (*type != expected) {
+    const std::string found(MessageTypeName(*type));
+    const char* article = found.find_first_of("aeiou") == 0 ? "an" : "a";
+    return Status::InvalidArgument(std::string(flag) + " " + path + " holds " + article + " " + found +
+                                   " message (written by " + std::string(WrittenBy(*type)) + "); " + std::string(flag) +
+                                   " needs the " + std::string(MessageTypeName(expected)) + " that " +
+                                   std::string(WrittenBy(expected)) + " wrote");
+  }
+  return bytes;
+}
+
+Status WriteMessageFile(const std::string& path, const std::vector<uint8_t>& bytes) {
+  return WriteFileAtomic(path, bytes);
+}
+
+Result<uint64_t> ScaledFlag(std::string_view flag, double value, double scale, double min, double max,
+                            std::string_view unit) {
+  // max is at most 2^64 / scale in practice; the comparison is on doubles so that NaN and infinities fail too.
+  if (!(value >= min && value <= max)) {
+    return Status::InvalidArgument(std::string(flag) + " " + Sci(value) + " is out of range; allowed: " + Sci(min) +
+                                   " to " + Sci(max) + " " + std::string(unit));
+  }
+  return static_cast<uint64_t>(std::llround(value * scale));
+}
+
+void PrintRecovery(const CliState& state, const LogRecovery& recovery, std::string_view role) {
+  if (recovery.torn_tail && !state.json) std::cerr << "vcp: " << role << " store recovered: " << recovery.note << "\n";
+}
+
+json VerdictJson(const Lease& lease, const Verdict& v) {
+  json j = MessageObject(v);
+  const uint64_t window = v.arrival_us > v.start_us ? v.arrival_us - v.start_us : 0;
+  j["window_ms"] = v.arrival_us ? double(window) / 1000 : 0.0;
+  j["deadline_ms"] = double(lease.epoch_deadline_us) / 1000;
+  j["rate_ops_per_second"] = EpochRate(v);
+  return j;
+}
+
+json ReportJson(const Lease& lease, const LeaseReport& r, const std::vector<Verdict>& verdicts) {
+  json epochs = json::array();
+  for (const Verdict& v : verdicts) epochs.push_back(VerdictJson(lease, v));
+  json j = {{"lease_id", ToHex(LeaseId(lease))},
+            {"mode", LeaseModeName(lease.mode)},
+            {"epochs", r.epochs},
+            {"passed", r.passed},
+            {"failed", r.failed},
+            {"missed", r.missed},
+            {"all_passed", r.epochs > 0 && r.passed == r.epochs},
+            {"proven_operations", r.proven_operations},
+            {"throughput_ops_per_second",
+             {{"median", r.median_rate},
+              {"min", r.min_rate},
+              {"claimed", lease.claimed_ops_per_second},
+              {"meets_claim", r.meets_claimed_rate}}},
+            {"catch_probability",
+             {{"skip_1pct", 1 - r.escape_skip_1pct},
+              {"skip_10pct", 1 - r.escape_skip_10pct},
+              {"escape_skip_1pct", r.escape_skip_1pct},
+              {"escape_skip_10pct", r.escape_skip_10pct}}},
+            {"gpu_hours",
+             {{"lease_hours_elapsed", r.lease_hours},
+              {"proven", r.gpu_hours_proven},
+              {"availability_lower_bound", r.availability_lower_bound},
+              {"confidence", r.confidence}}},
+            {"epoch_verdicts", epochs}};
+  if (lease.mode == LeaseMode::kBeacon) {
+    j["catch_probability"]["grinding_budget_log2"] = kGrindingBudgetBits;
+    j["catch_probability"]["skip_1pct_grinding"] = 1 - r.escape_skip_1pct_grinding;
+    j["catch_probability"]["skip_10pct_grinding"] = 1 - r.escape_skip_10pct_grinding;
+  }
+  return j;
+}
+
+}  // namespace vcp::cli

@@ -1,0 +1,65 @@
+// cli/protocol_commands.h: the lease protocol on the command line (docs/PROTOCOL.md section 12), one file per
+// command group behind RegisterProtocolCommands (cli/commands.h). File-based, so the verifier and the provider can
+// run on different machines and exchange message files by any channel.
+//
+//   verifier: vcp lease new     -> lease.bin             provider: vcp lease accept -> accept.bin
+//             vcp epoch start   -> start.bin                       vcp prove        -> record.bin
+//             vcp challenge     -> challenge.bin                   vcp respond      -> response.bin
+//             vcp verify        -> verdict (exit 0 pass, 1 fail)
+//             vcp report        -> the lease verdict
+//   anyone:   vcp inspect FILE, vcp calibrate, vcp demo [--cheat F]
+//
+// The commands parse flags, call the library (vcp/lease_session.h and friends) and format its results; what they
+// share for that lives here. Everything a protocol step decides is the library's. Key flags go through
+// ResolveSecretKey / ResolvePublicKey (vcp/keys.h), so --provider-key also takes the hex key vcp keygen printed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "vcp/bytes.h"
+#include "vcp/message_json.h"
+#include "vcp/protocol.h"
+#include "vcp/status.h"
+#include "vcp/store.h"
+#include "vcp/verdict.h"
+
+namespace vcp::cli {
+
+// One registration per command group, each in its own file.
+void RegisterLeaseCommands(CLI::App& app, CliState& state);      // cmd_lease.cpp: lease new, lease accept
+void RegisterEpochCommands(CLI::App& app, CliState& state);      // cmd_epoch.cpp: epoch start, prove, challenge,
+                                                                 //   respond, verify
+void RegisterReportCommand(CLI::App& app, CliState& state);      // cmd_report.cpp: report
+void RegisterInspectCommand(CLI::App& app, CliState& state);     // cmd_inspect.cpp: inspect
+void RegisterCalibrateCommand(CLI::App& app, CliState& state);   // cmd_calibrate.cpp: calibrate
+void RegisterDemoCommand(CLI::App& app, CliState& state);        // cmd_demo.cpp: demo
+
+// Reads the message file given to `flag` and checks that it holds a message of type `expected`, so that a wrong
+// file (a record given to --response) is named as such instead of failing a protocol check further on.
+Result<std::vector<uint8_t>> ReadMessageFile(const std::string& path, MessageType expected, std::string_view flag);
+// Writes a message file atomically (never a partial file).
+[[nodiscard]] Status WriteMessageFile(const std::string& path, const std::vector<uint8_t>& bytes);
+
+// A flag given as a double (so that "1e12" is accepted) converted to an integer count of `scale` units, refusing
+// values outside [min, max] with the allowed range, instead of letting an out-of-range conversion wrap.
+Result<uint64_t> ScaledFlag(std::string_view flag, double value, double scale, double min, double max,
+                            std::string_view unit);
+
+// Tells the user (stderr, text mode only) that the store's log had a torn tail which Open cut off.
+void PrintRecovery(const CliState& state, const LogRecovery& recovery, std::string_view role);
+
+// --json output: the library's JSON of the message a command wrote (vcp/message_json.h), parsed so that the command
+// can add its own members ("ok", "out", ...) beside the message's fields.
+template <typename Message>
+nlohmann::json MessageObject(const Message& message) {
+  return nlohmann::json::parse(ToJson(message));
+}
+// A verdict's JSON plus what follows from it and its lease: window_ms, deadline_ms, rate_ops_per_second.
+nlohmann::json VerdictJson(const Lease& lease, const Verdict& verdict);
+// The lease verdict (vcp report, vcp demo) with every epoch's VerdictJson.
+nlohmann::json ReportJson(const Lease& lease, const LeaseReport& report, const std::vector<Verdict>& verdicts);
+
+}  // namespace vcp::cli

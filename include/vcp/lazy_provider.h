@@ -1,0 +1,33 @@
+// vcp/lazy_provider.h: the one deliberate cheat in the code base, a provider that skips part of an epoch's work,
+// simulated at the leaf-hash level so `vcp demo --cheat`, the lease driver and the tests can show it is caught
+// at the rate docs/PROTOCOL.md section 8 predicts, (1 - skipped share)^k per epoch.
+//
+// Of an epoch's R x LeavesPerRound positions the lazy provider "computes" a seeded choice of `computed` and puts
+// the leaf hash of a garbage tile everywhere else, as a provider that never ran those tiles would have to. The
+// choice is a Fisher-Yates shuffle of the positions drawn from std::mt19937_64(seed) (index rng() % (i + 1), whose
+// output the C++ standard fixes), so it is the same on every platform, and LazyComputedMask predicts exactly
+// which positions a verifier may sample without catching it.
+//
+// Ownership: values in, values out. Thread safety: reentrant. Errors: none; the functions are total (computed is
+// clamped to the number of positions).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "vcp/epoch.h"
+
+namespace vcp {
+
+// Positions a lazy provider computes when it skips `fraction` (0..1, clamped) of `total`: total - round(fraction
+// x total).
+uint64_t ComputedPositions(uint64_t total, double fraction);
+
+// mask[round * leaves_per_round + leaf] is true for the `computed` positions of `total` that seed chooses.
+std::vector<bool> LazyComputedMask(uint64_t total, uint64_t computed, uint64_t seed);
+
+// `honest` (R x leaves per round) with every position outside LazyComputedMask(R x leaves, computed, seed)
+// replaced by MerkleLeafHash(TaggedHash("vcp.lazy.garbage-tile", seed || u64 position)).
+EpochLeaves SimulateLazyLeaves(const EpochLeaves& honest, uint64_t computed, uint64_t seed);
+
+}  // namespace vcp

@@ -1,0 +1,76 @@
+// vcp/store_log.h: what the entries of the two store logs mean (docs/PROTOCOL.md section 11): the entry types of
+// provider.log and verifier.log and the layout of each payload. The sessions write and replay their logs with
+// these, and `vcp inspect` decodes them with the same functions, so the schema exists once.
+//
+// Entry types are on disk: never renumbered. Every payload is a protocol message's bytes (docs/PROTOCOL.md
+// section 5) except three, whose layouts are below (little-endian, ByteWriter fields).
+//
+// Ownership: values in, values out. Thread safety: reentrant. Errors: decoding returns kCorrupt naming the entry
+// and what was wrong.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "vcp/hash.h"
+#include "vcp/protocol.h"
+#include "vcp/status.h"
+#include "vcp/store.h"
+
+namespace vcp {
+
+enum class ProviderEntry : uint8_t {
+  kLease = 1,       // lease bytes
+  kAcceptance = 2,  // acceptance bytes
+  kStart = 3,       // epoch start bytes (before the epoch runs)
+  kRecord = 4,      // ProviderRecordEntry (before the record is handed out)
+  kResponse = 5,    // response bytes (before the response is handed out)
+};
+
+enum class VerifierEntry : uint8_t {
+  kLease = 1,       // lease bytes
+  kPlan = 2,        // AuditPlanEntry
+  kAcceptance = 3,  // acceptance bytes
+  kStart = 4,       // epoch start bytes (before it is handed out)
+  kArrival = 5,     // ArrivalEntry: an authentic record and when it arrived
+  kChallenge = 6,   // challenge bytes (before it is handed out)
+  kVerdict = 7,     // verdict bytes
+  kResponse = 8,    // response bytes that closed an epoch (kept as evidence)
+};
+
+// "lease", "acceptance", "epoch-start", "record", "response" (provider); "lease", "audit-plan", "acceptance",
+// "epoch-start", "record-arrival", "challenge", "verdict", "response" (verifier); "" for an unknown type.
+std::string_view LogEntryName(StoreRole role, uint8_t type);
+
+// provider kRecord: u32 record length | record bytes | u32 R | R x 32-byte round roots.
+struct ProviderRecordEntry {
+  EpochRecord record;
+  std::vector<Hash32> round_roots;
+};
+std::vector<uint8_t> EncodeProviderRecordEntry(const EpochRecord& record, std::span<const Hash32> round_roots);
+Result<ProviderRecordEntry> DecodeProviderRecordEntry(std::span<const uint8_t> payload);
+
+// verifier kPlan: 32-byte audit schedule seed | u64 mean gap in microseconds.
+struct AuditPlanEntry {
+  Hash32 schedule_seed{};
+  uint64_t mean_gap_us = 0;
+};
+std::vector<uint8_t> EncodeAuditPlanEntry(const AuditPlanEntry& plan);
+Result<AuditPlanEntry> DecodeAuditPlanEntry(std::span<const uint8_t> payload);
+
+// verifier kArrival: u64 arrival time on the verifier's clock | record bytes (the rest of the payload).
+struct ArrivalEntry {
+  uint64_t arrival_us = 0;
+  EpochRecord record;
+};
+std::vector<uint8_t> EncodeArrivalEntry(uint64_t arrival_us, std::span<const uint8_t> record_bytes);
+Result<ArrivalEntry> DecodeArrivalEntry(std::span<const uint8_t> payload);
+
+// The protocol message an entry's payload carries, as a view into entry.payload: the whole payload for the
+// message-only types, the record for provider kRecord and verifier kArrival, empty for verifier kPlan and for
+// unknown types. kCorrupt when a kRecord / kArrival payload is too short to hold its record.
+Result<std::span<const uint8_t>> LogEntryMessage(StoreRole role, const LogEntry& entry);
+
+}  // namespace vcp
