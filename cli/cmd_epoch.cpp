@@ -389,7 +389,7 @@ void RegisterEpochCommands(CLI::App& app, CliState& state) {
   // verify
   auto vf = std::make_shared<VerifyFlags>();
   CLI::App* verify =
-      app.add_subcommand("verify", "verifier: check a response, recomputing the sampled tiles; exit 0 pass, 1 fail");
+      app.add_subcommand("verify", "verifier: check a response, recomputing the sampled tiles; exit 0 pass, 1 fail or response refused");
   verify->add_option("--store", vf->verifier.store, "verifier store")->required();
   verify->add_option("--key", vf->verifier.key, "verifier secret key (signs the verdict)")->required();
   verify->add_option("--response", vf->response, "response file from the provider")->required();

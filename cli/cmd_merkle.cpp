@@ -193,7 +193,7 @@ void RegisterMerkleCommands(CLI::App& app, CliState& state) {
 
   auto flags = std::make_shared<VerifyFlags>();
   CLI::App* verify = merkle->add_subcommand(
-      "verify", "check an inclusion proof (RFC 9162 section 2.1.3.2); exit 0 valid, 1 invalid, 2 usage error");
+      "verify", "check an inclusion proof (RFC 9162 section 2.1.3.2); exit 0 valid, 1 invalid, 2 usage error, 3 I/O error");
   verify->add_option("--size", flags->size, "tree size (number of leaves), at least 1")
       ->required()
       ->check(kUnsigned);

@@ -169,7 +169,7 @@ void RegisterWorkloadCommands(CLI::App& app, CliState& state) {
   auto proof = std::make_shared<std::string>();
   CLI::App* check = app.add_subcommand(
       "check", "recompute the opened tiles on the CPU from the seed and verify them against a root; exit 0 accepted, "
-               "1 rejected, 2 usage error");
+               "1 rejected, 2 usage or input error, 3 I/O or internal error");
   AddWorkloadFlags(check, *check_flags, false);
   check->add_option("--root", *root, "the committed root, 64 hex digits")->required();
   check->add_option("--proof", *proof, "proof file written by vcp open")->required();

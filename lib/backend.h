@@ -121,4 +121,14 @@ Result<const BackendStages*> LoadBackendPlugin(const std::string& path);
 // The loaded table by name ("cpu" or "cuda"), for tests and benchmarks that drive stages.
 Result<const BackendStages*> FindBackend(std::string_view name);
 
+// The check behind every backend's Upload and Download: `count` bytes at `offset` lie inside a buffer of `size`.
+inline Status CheckBufferRange(const char* what, uint64_t offset, uint64_t count, uint64_t size) {
+  if (offset > size || count > size - offset) {
+    return Status::InvalidArgument(std::string(what) + " of " + std::to_string(count) + " bytes at offset " +
+                                   std::to_string(offset) + " is outside the buffer of " + std::to_string(size) +
+                                   " bytes");
+  }
+  return Status::Ok();
+}
+
 }  // namespace vcp

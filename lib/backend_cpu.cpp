@@ -190,25 +190,16 @@ Result<double> SecondsBetween(BackendRun* r, RunMark from, RunMark to) {
   return std::chrono::duration<double>(run->marks[static_cast<int>(to)] - run->marks[static_cast<int>(from)]).count();
 }
 
-Status CheckRange(const char* what, uint64_t offset, uint64_t count, uint64_t size) {
-  if (offset > size || count > size - offset) {
-    return Status::InvalidArgument(std::string(what) + " of " + std::to_string(count) + " bytes at offset " +
-                                   std::to_string(offset) + " is outside the buffer of " + std::to_string(size) +
-                                   " bytes");
-  }
-  return Status::Ok();
-}
-
 Status Upload(BackendRun* run, BackendBuffer* dst, uint64_t offset, std::span<const uint8_t> src) {
   const std::span<uint8_t> to = Bytes(run, dst);
-  VCP_RETURN_IF_ERROR(CheckRange("upload", offset, src.size(), to.size()));
+  VCP_RETURN_IF_ERROR(CheckBufferRange("upload", offset, src.size(), to.size()));
   std::copy(src.begin(), src.end(), to.begin() + static_cast<std::ptrdiff_t>(offset));
   return Status::Ok();
 }
 
 Status Download(BackendRun* run, const BackendBuffer* src, uint64_t offset, std::span<uint8_t> dst) {
   const std::span<const uint8_t> from = Bytes(run, src);
-  VCP_RETURN_IF_ERROR(CheckRange("download", offset, dst.size(), from.size()));
+  VCP_RETURN_IF_ERROR(CheckBufferRange("download", offset, dst.size(), from.size()));
   std::memcpy(dst.data(), from.data() + offset, dst.size());
   return Status::Ok();
 }

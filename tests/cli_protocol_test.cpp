@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_util.h"
 #include "test_util.h"
 
 extern char** environ;
@@ -25,29 +26,9 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-fs::path CliPath() {
-  if (const char* env = std::getenv("VCP_CLI")) return env;
-  return fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "bin" / "vcp";
-}
-
-struct Outcome {
-  int code = -1;
-  std::string output;
-};
-
-// Runs `vcp ARGS` through the shell; `output` is stdout and stderr together, or stdout alone (for JSON).
-Outcome Vcp(const std::string& args, bool with_stderr = true) {
-  const std::string command = CliPath().string() + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-  Outcome o;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return o;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) o.output.append(buf, n);
-  const int status = ::pclose(pipe);
-  o.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
-}
+using Outcome = vcp::testing::CliOutcome;
+using vcp::testing::CliPath;
+Outcome Vcp(const std::string& args, bool with_stderr = true) { return vcp::testing::RunCli(args, with_stderr); }
 
 bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 size_t Lines(const std::string& text) { return static_cast<size_t>(std::count(text.begin(), text.end(), '\n')); }

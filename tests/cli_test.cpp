@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ct_vectors.h"
+#include "cli_util.h"
 #include "test_util.h"
 #include "vcp/bytes.h"
 #include "vcp/engine.h"
@@ -24,28 +25,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path CliPath() {
-  if (const char* env = std::getenv("VCP_CLI")) return env;
-  return fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "bin" / "vcp";
-}
-
-struct Outcome {
-  int code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Outcome Vcp(const std::string& args, bool with_stderr = true) {
-  const std::string command = CliPath().string() + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-  Outcome o;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return o;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) o.output.append(buf, n);
-  const int status = ::pclose(pipe);
-  o.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
-}
+using Outcome = vcp::testing::CliOutcome;
+using vcp::testing::CliPath;
+Outcome Vcp(const std::string& args, bool with_stderr = true) { return vcp::testing::RunCli(args, with_stderr); }
 
 const std::string kSeed = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const std::string kShape = "--workload int8 --m 40 --n 72 --k 33 --tile 16 --seed " + kSeed;

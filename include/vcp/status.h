@@ -69,10 +69,7 @@ template <typename T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
-  Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
-    assert(!status_.ok() && "a Result was built from an OK status without a value");
-    if (status_.ok()) status_ = Status::Internal("a Result was built from an OK status without a value");
-  }
+  Result(Status status) : status_(FailedOrInternal(std::move(status))) {}  // NOLINT(google-explicit-constructor)
   bool ok() const { return value_.has_value(); }
   // OK when a value is held.
   const Status& status() const { return status_; }
@@ -85,6 +82,13 @@ class [[nodiscard]] Result {
   const T& operator*() const& { return checked(); }
 
  private:
+  // Built in the initialiser, not assigned afterwards: assigning a [[nodiscard]] Status discards operator='s
+  // result, which nvcc warns about in every .cu file.
+  static Status FailedOrInternal(Status status) {
+    assert(!status.ok() && "a Result was built from an OK status without a value");
+    if (status.ok()) return Status::Internal("a Result was built from an OK status without a value");
+    return status;
+  }
   T& checked() {
     assert(value_.has_value() && "value() of a failed Result");
     return *value_;

@@ -303,20 +303,11 @@ Result<double> SecondsBetween(BackendRun* r, RunMark from, RunMark to) {
   return cuda::ElapsedSeconds(run.marks[static_cast<int>(from)], run.marks[static_cast<int>(to)]);
 }
 
-Status CheckRange(const char* what, uint64_t offset, uint64_t count, uint64_t size) {
-  if (offset > size || count > size - offset) {
-    return Status::InvalidArgument(std::string(what) + " of " + std::to_string(count) + " bytes at offset " +
-                                   std::to_string(offset) + " is outside the buffer of " + std::to_string(size) +
-                                   " bytes");
-  }
-  return Status::Ok();
-}
-
 // Copies go through the run's stream and wait for it: ordered after every stage enqueued before them.
 Status Upload(BackendRun* r, BackendBuffer* dst, uint64_t offset, std::span<const uint8_t> src) {
   Run& run = AsRun(r);
   DeviceBuffer& to = AsBuffer(dst).memory;
-  VCP_RETURN_IF_ERROR(CheckRange("upload", offset, src.size(), to.bytes()));
+  VCP_RETURN_IF_ERROR(CheckBufferRange("upload", offset, src.size(), to.bytes()));
   VCP_RETURN_IF_ERROR(CudaCheck(cudaMemcpyAsync(to.as<uint8_t>() + offset, src.data(), src.size(),
                                                 cudaMemcpyHostToDevice, run.stream.get()),
                                 "copying to the device"));
@@ -326,7 +317,7 @@ Status Upload(BackendRun* r, BackendBuffer* dst, uint64_t offset, std::span<cons
 Status Download(BackendRun* r, const BackendBuffer* src, uint64_t offset, std::span<uint8_t> dst) {
   Run& run = AsRun(r);
   const DeviceBuffer& from = AsBuffer(src).memory;
-  VCP_RETURN_IF_ERROR(CheckRange("download", offset, dst.size(), from.bytes()));
+  VCP_RETURN_IF_ERROR(CheckBufferRange("download", offset, dst.size(), from.bytes()));
   VCP_RETURN_IF_ERROR(CudaCheck(cudaSetDevice(kDevice), "cudaSetDevice"));
   VCP_RETURN_IF_ERROR(CudaCheck(cudaMemcpyAsync(dst.data(), from.as<uint8_t>() + offset, dst.size(),
                                                 cudaMemcpyDeviceToHost, run.stream.get()),

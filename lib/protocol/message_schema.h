@@ -46,11 +46,9 @@ inline constexpr EnumRule<LeaseMode> kLeaseModeRule{
       return c == static_cast<uint8_t>(LeaseMode::kInteractive) || c == static_cast<uint8_t>(LeaseMode::kBeacon);
     }};
 // The workload ids are the workload table's (vcp/workload.h): a kind is known when its name parses back to it.
-inline constexpr EnumRule<WorkloadKind> kWorkloadKindRule{&WorkloadName, [](uint8_t c) {
-                                                            const auto kind = static_cast<WorkloadKind>(c);
-                                                            const auto parsed = ParseWorkloadKind(WorkloadName(kind));
-                                                            return parsed.ok() && *parsed == kind;
-                                                          }};
+// The workload table (include/vcp/workload.h) is the one list of workloads.
+inline constexpr EnumRule<WorkloadKind> kWorkloadKindRule{
+    &WorkloadName, [](uint8_t c) { return FindWorkload(static_cast<WorkloadKind>(c)) != nullptr; }};
 inline constexpr EnumRule<ChallengeKind> kChallengeKindRule{
     &ChallengeKindName, [](uint8_t c) {
       return c == static_cast<uint8_t>(ChallengeKind::kVerifierRandomness) ||
