@@ -44,7 +44,8 @@ std::string HelpLine(const std::string& help, const std::string& flag) {
 class ProtocolCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!fs::exists(CliPath())) GTEST_SKIP() << "no vcp binary at " << CliPath();
+    // A missing binary is a broken build, never a reason to pass: vcp_tests depends on vcp_cli.
+    ASSERT_TRUE(fs::exists(CliPath())) << "no vcp binary at " << CliPath() << "; build the vcp_cli target";
     dir_ = vcp::testing::MakeTempDir("vcp-cli-protocol-");
     ASSERT_FALSE(dir_.empty());
     ASSERT_EQ(Vcp("keygen --out " + P("vk")).code, 0);
@@ -204,7 +205,7 @@ TEST_F(ProtocolCli, ProveTwiceHandsBackTheLoggedRecord) {
   EXPECT_TRUE(Contains(again.output, "handed back the record logged")) << again.output;
   EXPECT_FALSE(Contains(again.output, " in 0.000 s")) << again.output;
   EXPECT_EQ(vcp::testing::ReadText(P("record2.bin")), first);
-  // Bad input: a challenge where the epoch start belongs.
+  // Bad input: the lease where the epoch start belongs.
   ExpectOneLineError(Vcp("prove" + Provider() + "--start " + P("lease.bin") + " --out " + P("r3.bin")), 2,
                      {"--start", "holds a lease", "vcp epoch start"});
 }

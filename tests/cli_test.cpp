@@ -35,7 +35,8 @@ const std::string kShape = "--workload int8 --m 40 --n 72 --k 33 --tile 16 --see
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!fs::exists(CliPath())) GTEST_SKIP() << "no vcp binary at " << CliPath();
+    // A missing binary is a broken build, never a reason to pass: vcp_tests depends on vcp_cli.
+    ASSERT_TRUE(fs::exists(CliPath())) << "no vcp binary at " << CliPath() << "; build the vcp_cli target";
     dir_ = vcp::testing::MakeTempDir("vcp-cli-");
   }
   void TearDown() override {
