@@ -25,6 +25,7 @@
 
 #include "backend.h"
 #include "pipeline.h"
+#include "vcp/bytes.h"
 #include "vcp/workload.h"
 
 namespace vcp {
@@ -34,26 +35,26 @@ namespace {
 // benchmark library prints its context (its context map is a constant-initialised pointer, so this is safe).
 bool AddGpuContext() {
   auto cuda = CudaBackend();
-  Result<DeviceInfo> info = cuda.ok() ? (*cuda)->probe() : Result<DeviceInfo>(cuda.status());
+  Result<DeviceInfo> info = cuda.ok() ? (*cuda)->probe(0) : Result<DeviceInfo>(cuda.status());
   if (!info.ok()) {
     benchmark::AddCustomContext("gpu", std::string(info.status().message()));
     return false;
   }
+  // The device evidence the engine reads (DeviceInfo, as an epoch record carries it), plus the memory bus width.
   benchmark::AddCustomContext("gpu_name", info->name);
+  benchmark::AddCustomContext("gpu_uuid", ToHex(info->uuid));
+  benchmark::AddCustomContext("gpu_pci_bus_id", info->pci_bus_id);
   benchmark::AddCustomContext("gpu_sm_count", std::to_string(info->compute_units));
   benchmark::AddCustomContext("cuda_driver", info->driver_version);
   benchmark::AddCustomContext("cuda_runtime", info->runtime_version);
-  cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) {
-    int sm_khz = 0, mem_khz = 0;
-    (void)cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, 0);
-    (void)cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, 0);
-    benchmark::AddCustomContext("gpu_compute_capability",
-                                std::to_string(prop.major) + "." + std::to_string(prop.minor));
-    benchmark::AddCustomContext("gpu_sm_clock_max_mhz", std::to_string(sm_khz / 1000));
-    benchmark::AddCustomContext("gpu_memory_clock_max_mhz", std::to_string(mem_khz / 1000));
-    benchmark::AddCustomContext("gpu_memory_bus_bits", std::to_string(prop.memoryBusWidth));
-    benchmark::AddCustomContext("gpu_memory_mib", std::to_string(prop.totalGlobalMem >> 20));
+  benchmark::AddCustomContext("gpu_compute_capability", std::to_string(info->compute_capability_major) + "." +
+                                                            std::to_string(info->compute_capability_minor));
+  benchmark::AddCustomContext("gpu_sm_clock_max_mhz", std::to_string(info->max_clock_khz / 1000));
+  benchmark::AddCustomContext("gpu_memory_clock_max_mhz", std::to_string(info->max_memory_clock_khz / 1000));
+  benchmark::AddCustomContext("gpu_memory_mib", std::to_string(info->memory_bytes >> 20));
+  int bus_bits = 0;
+  if (cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, info->ordinal) == cudaSuccess) {
+    benchmark::AddCustomContext("gpu_memory_bus_bits", std::to_string(bus_bits));
   }
   benchmark::AddCustomContext("sgemm_math_mode", "CUBLAS_DEFAULT_MATH (no TF32)");
   return true;
@@ -151,7 +152,7 @@ void RunBench(benchmark::State& state, WorkloadKind kind, Body body) {
     state.SkipWithError(std::string(cuda.status().message()).c_str());
     return;
   }
-  auto device = (*cuda)->probe();
+  auto device = (*cuda)->probe(0);
   if (!device.ok()) {
     state.SkipWithError(std::string(device.status().message()).c_str());
     return;

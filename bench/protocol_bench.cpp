@@ -1,6 +1,7 @@
 // Lease protocol costs (docs/PERFORMANCE.md, "Lease protocol"): the verifier's cost per epoch and the proof size
-// for k = 16, 64, 256 samples at n = 4096 and 8192 (int8, T = 32, R = 16 rounds), and the provider's storage
-// trade-off (keep leaf hashes vs recompute a sampled round).
+// for k = 16, 64, 256 samples at n = 4096 and 8192 (int8, T = 32, D = 1 device, R = 16 rounds; the verifier's cost
+// depends on D x R, the epoch's rounds), and the provider's storage trade-off (keep leaf hashes vs recompute a
+// sampled round).
 //
 // An honest provider at n = 8192 needs minutes per round on a CPU, so the epochs here are built for a chosen
 // sample: every sampled tile is computed honestly from its round seed (exactly what the verifier will recompute)
@@ -40,10 +41,10 @@ Lease BenchLease(uint32_t n, uint32_t samples, uint32_t rounds, const SecretKey&
   lease.workload.kind = WorkloadKind::kInt8;
   lease.workload.m = lease.workload.n = lease.workload.k = n;
   lease.workload.tile = 32;
+  lease.devices = 1;
   lease.rounds_per_epoch = rounds;
   lease.samples_per_epoch = samples;  // k = 16 is below the library's minimum: measured for the cost curve only
-  lease.epoch_deadline_us = 60'000'000;
-  lease.claimed_ops_per_second = 1;
+  lease.claimed_ops_per_second_per_device = 1;  // never timed here
   lease.start_us = 1;
   lease.end_us = 2;
   lease.verifier_key = verifier.public_key();
@@ -56,7 +57,7 @@ uint64_t ResponseBytes(const Lease& lease, const SampleSet& sample) {
   uint64_t bytes = 118 + 4 + 4 + kSignatureBytes;
   for (const auto& tiles : sample.tiles) bytes += 4 + 32 + 4 + 32 * MultiProofHashCount(LeavesPerRound(lease), tiles);
   const std::vector<uint64_t> rounds(sample.rounds.begin(), sample.rounds.end());
-  return bytes + 32 * MultiProofHashCount(lease.rounds_per_epoch, rounds);
+  return bytes + 32 * MultiProofHashCount(EpochRounds(lease), rounds);
 }
 
 struct BenchEpoch {
@@ -103,7 +104,9 @@ std::unique_ptr<BenchEpoch> BuildEpoch(uint32_t n, uint32_t samples) {
       leaves[e->sample.rounds[i]][tile] = LeafHashOfTile(params, TileAt(params, tile), *elements);
     }
   }
-  auto commit = CommitEpoch(lease, e->start, leaves, "bench", 0, 0, e->provider);
+  DeviceEvidence device;
+  device.name = "bench";
+  auto commit = CommitEpoch(lease, e->start, leaves, std::vector<DeviceEvidence>{device}, 0, 0, e->provider);
   if (!commit.ok()) {
     e->error = commit.status().ToString();
     return e;
@@ -185,7 +188,7 @@ void BM_ProofSizeByRounds(benchmark::State& state) {
     worst = 0;
     for (uint8_t c = 0; c < 20; ++c) {
       const SampleSet sample =
-          GroupSamples(SamplePositions(Fixed(c), Fixed(0xcc), lease.rounds_per_epoch, LeavesPerRound(lease), 64));
+          GroupSamples(SamplePositions(Fixed(c), Fixed(0xcc), EpochRounds(lease), LeavesPerRound(lease), 64));
       const double bytes = double(ResponseBytes(lease, sample));
       total += bytes;
       worst = std::max(worst, bytes);

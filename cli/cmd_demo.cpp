@@ -1,8 +1,10 @@
 // vcp demo: a whole short lease with both roles in this process (the library's lease driver, vcp/lease_driver.h),
-// honest or with a lazy provider that skips a share of its tiles, printing a row per epoch and the lease verdict.
+// on D devices at once, honest or with a lazy provider that skips a share of its tiles, printing the lease terms, a
+// row per epoch, the devices the records name and the lease verdict.
 // Exit 0 when every epoch passed, 1 when one failed (a lazy provider caught), as vcp verify does per epoch.
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -21,9 +23,10 @@ using json = nlohmann::json;
 struct DemoFlags {
   double cheat = 0;
   std::string mode = "interactive", backend = "auto", keep;
-  uint32_t n = 256, rounds = 8, samples = 0, epochs = 6;
+  uint32_t n = 256, rounds = 8, samples = 0, epochs = 6, devices = 1;
   int threads = 0;
-  double deadline_ms = 0, gap_ms = 300;
+  double rate = 0, slack = double(kDefaultSlackPpm) / 1e6, audit_share = 0.5;
+  bool on_demand = false;
 };
 
 // The stores live in --keep, or in a temporary directory removed on every way out.
@@ -60,6 +63,18 @@ Result<LeaseDriverOptions> DriverOptions(const DemoFlags& f) {
     return Status::InvalidArgument("--epochs " + std::to_string(f.epochs) + " is out of range; allowed: 1 to 1000");
   }
   if (f.threads < 0) return Status::InvalidArgument("--threads must be 0 (all) or positive");
+  if (f.devices < 1 || f.devices > kMaxDevices) {
+    return Status::InvalidArgument("--devices " + std::to_string(f.devices) + " is out of range; allowed: 1 to " +
+                                   std::to_string(kMaxDevices));
+  }
+  if (!(f.slack >= 0 && f.slack <= double(kMaxSlackPpm) / 1e6)) {
+    return Status::InvalidArgument("--slack " + Sci(f.slack) + " is out of range; allowed: 0 to " +
+                                   SlackText(kMaxSlackPpm));
+  }
+  if (!(f.audit_share > 0 && f.audit_share <= 1)) {
+    return Status::InvalidArgument("--audit-share " + Sci(f.audit_share) +
+                                   " is out of range; allowed: above 0, up to 1 (the share of the lease in epochs)");
+  }
   LeaseDriverOptions o;
   VCP_ASSIGN_OR_RETURN(o.mode, ParseLeaseMode(f.mode));
   VCP_ASSIGN_OR_RETURN(o.run.backend, ParseBackendChoice(f.backend));
@@ -67,16 +82,16 @@ Result<LeaseDriverOptions> DriverOptions(const DemoFlags& f) {
   o.verifier_threads = f.threads;
   o.epochs = f.epochs;
   o.workload.m = o.workload.n = o.workload.k = f.n;
+  o.devices = static_cast<uint8_t>(f.devices);
   o.rounds = f.rounds;
   o.samples = f.samples;
-  if (f.deadline_ms != 0) {
-    VCP_ASSIGN_OR_RETURN(o.deadline_us, ScaledFlag("--deadline-ms", f.deadline_ms, 1000, 1, 1e9, "milliseconds"));
+  if (f.rate != 0) {
+    VCP_ASSIGN_OR_RETURN(o.claimed_ops_per_second_per_device,
+                         ScaledFlag("--rate", f.rate, 1, 1, 1.8e19, "operations per second per device"));
   }
-  if (f.gap_ms != 0) {
-    VCP_ASSIGN_OR_RETURN(o.mean_gap_us, ScaledFlag("--gap-ms", f.gap_ms, 1000, 0.001, 1e9, "milliseconds"));
-  } else {
-    o.mean_gap_us = 0;
-  }
+  o.slack_ppm = static_cast<uint32_t>(std::llround(f.slack * 1e6));
+  o.audit_share = f.audit_share;
+  o.on_demand = f.on_demand;
   o.skip_fraction = f.cheat;
   return o;
 }
@@ -92,12 +107,16 @@ int DoDemo(const CliState& state, const DemoFlags& f) {
       if (step.kind == LeaseStepKind::kLeaseAccepted) {
         std::cout << "vcp demo: " << (lease.mode == LeaseMode::kBeacon ? "a beacon" : "an interactive") << " lease, "
                   << DescribeWorkload(lease.workload) << ", " << DescribeEpochShape(lease) << ", " << f.epochs
-                  << " epochs\n"
-                  << "provider: " << so_far.device.backend << " (" << so_far.device.name << "), skipping "
-                  << Fixed(100 * f.cheat, 1) << "% of its tiles"
+                  << (f.on_demand ? " epochs on demand, back to back\n"
+                                  : " epochs at the verifier's secret audit times (compressed: " +
+                                        Fixed(100 * f.audit_share, 0) + "% of the time in epochs)\n")
+                  << LeaseTermsText(lease) << "provider    " << so_far.backend.backend << " (" << so_far.backend.name
+                  << "), " << DeviceCount(lease.devices) << (lease.devices > 1 ? " at once" : "")
+                  << (so_far.backend.backend == "cpu" && lease.devices > 1 ? " (simulated, sharing the CPU threads)"
+                                                                           : "")
+                  << ", skipping " << Fixed(100 * f.cheat, 1) << "% of its tiles"
                   << (f.cheat > 0 ? " (simulated: garbage leaf hashes in place of those tiles)" : "") << "\n"
-                  << "verifier: recomputes the sampled tiles on the CPU; deadline "
-                  << Milliseconds(lease.epoch_deadline_us) << " ms on its clock\n\n"
+                  << "verifier    recomputes the sampled tiles on the CPU and times every record on its clock\n\n"
                   << EpochTableHeader() << std::flush;
       } else if (step.kind == LeaseStepKind::kEpochClosed && step.verdict) {
         std::cout << EpochRow(lease, *step.verdict) << std::flush;
@@ -107,19 +126,21 @@ int DoDemo(const CliState& state, const DemoFlags& f) {
   auto run = RunLease(root.dir / "verifier", root.dir / "provider", *options);
   if (!run.ok()) return ReportError(state, run.status());
   const LeaseReport& report = run->report;
-  const bool all_passed = report.epochs > 0 && report.passed == report.epochs;
+  const bool all_passed = report.epochs > 0 && report.scheduled.passed + report.on_demand.passed == report.epochs;
   if (state.json) {
     json j = ReportJson(run->lease, report, run->verdicts);
     j["ok"] = all_passed;
     j["cheat_fraction"] = f.cheat;
     j["skipped_per_epoch"] = run->skipped_per_epoch;
     j["expected_pass_probability"] = run->expected_pass_probability;
-    j["backend"] = run->device.backend;
-    j["device"] = run->device.name;
+    j["backend"] = run->backend.backend;
+    json devices = json::array();
+    for (const DeviceEvidence& d : run->devices) devices.push_back(DescribeDevice(d));
+    j["run_devices"] = devices;
     if (!f.keep.empty()) j["stores"] = root.dir.string();
     PrintJson(j);
   } else {
-    std::cout << "\n" << ReportText(run->lease, report);
+    std::cout << "\n" << DevicesText(report) << ReportText(run->lease, report);
     if (f.cheat > 0) {
       std::cout << "  expected          each epoch passes a provider skipping " << run->skipped_per_epoch
                 << " positions (" << Fixed(100 * f.cheat, 1) << "%) with probability "
@@ -141,13 +162,22 @@ void RegisterDemoCommand(CLI::App& app, CliState& state) {
       "epoch passed, 1 when one failed");
   demo->add_option("--cheat", f->cheat, "fraction of tiles the provider skips (0 = honest)")->capture_default_str();
   demo->add_option("--mode", f->mode, "interactive or beacon")->capture_default_str();
-  demo->add_option("--epochs", f->epochs, "epochs to run (1..1000)")->capture_default_str();
-  demo->add_option("--n", f->n, "M = N = K of the int8 workload")->capture_default_str();
-  demo->add_option("--rounds", f->rounds, "R, workload rounds per epoch")->capture_default_str();
-  demo->add_option("--samples", f->samples, "sampled tiles per epoch (default: the mode's minimum, 40 or 80)");
-  demo->add_option("--deadline-ms", f->deadline_ms, "epoch deadline (default 10000, beacon 2000)");
-  demo->add_option("--gap-ms", f->gap_ms, "mean gap between epochs, at random (Poisson) times; 0 = back to back")
+  demo->add_option("--epochs", f->epochs, "epochs to run (1 to 1000)")->capture_default_str();
+  demo->add_option("--devices", f->devices,
+                   "D: devices the lease names (1 to 16); cpu: simulated devices sharing the threads, cuda: GPUs "
+                   "0 to D - 1")
       ->capture_default_str();
+  demo->add_option("--n", f->n, "M = N = K of the int8 workload")->capture_default_str();
+  demo->add_option("--rounds", f->rounds, "R, workload rounds per device per epoch")->capture_default_str();
+  demo->add_option("--samples", f->samples, "sampled tiles per epoch (default: the mode's minimum, 40 or 80)");
+  demo->add_option("--rate", f->rate,
+                   "claimed operations per second per device (default: a third of one measured round's rate)");
+  demo->add_option("--slack", f->slack, "deadline margin over the compute time, 0 to 1.0")->capture_default_str();
+  demo->add_option("--audit-share", f->audit_share,
+                   "scheduled epochs take this share of the time (a demo compresses the secret schedule)")
+      ->capture_default_str();
+  demo->add_flag("--on-demand", f->on_demand,
+                 "start every epoch at once instead of at the audit times (no availability bound then)");
   demo->add_option("--backend", f->backend, "auto, cpu or cuda")->capture_default_str();
   demo->add_option("--threads", f->threads, "CPU threads, 0 = all")->capture_default_str();
   demo->add_option("--keep", f->keep, "keep both stores in this directory (default: a removed temp dir)");

@@ -1,10 +1,12 @@
-// One epoch of a lease, a command per step: vcp epoch start (verifier), vcp prove (provider), vcp challenge
-// (verifier), vcp respond (provider), vcp verify (verifier). Each opens its role's store, runs one library call and
-// writes the message the other side needs next.
+// One epoch of a lease, a command per step: vcp epoch start (verifier; scheduled with --wait, else on demand),
+// vcp prove (provider, on every device the lease names), vcp challenge (verifier), vcp respond (provider), vcp verify
+// (verifier), and vcp epoch void (verifier: an epoch it could not time). Each opens its role's store, runs one
+// library call and writes the message the other side needs next.
 #include <chrono>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <thread>
 
 #include "format.h"
@@ -17,6 +19,20 @@ namespace vcp::cli {
 namespace {
 
 using json = nlohmann::json;
+
+// 0 pass, 1 the provider's failure, 3 void: the verifier's own side stopped the epoch (its clock, its beacon
+// source), which a script alerts on like any other trouble with the machine.
+int ExitCodeForVerdict(const Verdict& verdict) {
+  switch (OutcomeOf(verdict.reason)) {
+    case VerdictOutcome::kPass:
+      return kExitOk;
+    case VerdictOutcome::kFail:
+      return kExitRejected;
+    case VerdictOutcome::kVoid:
+      return kExitError;
+  }
+  return kExitError;
+}
 
 struct VerifierFlags {
   std::string store, key, beacon_file;
@@ -82,27 +98,88 @@ int DoEpochStart(const CliState& state, const EpochStartFlags& f) {
     if (!acceptance.ok()) return ReportError(state, acceptance.status().WithContext(f.acceptance));
     if (Status s = v.AddAcceptance(*acceptance); !s.ok()) return ReportError(state, s);
   }
+  EpochSchedule schedule = EpochSchedule::kOnDemand;
   if (f.wait) {
-    // The audit schedule decides when epochs run; sleep until the next scheduled time.
-    const uint64_t next = v.NextAuditUs(SystemClock().NowMicros());
-    if (next == 0) return ReportError(state, Status::InvalidArgument("no scheduled audit is left in this lease"));
-    if (!state.json) std::cerr << "vcp: waiting for the next scheduled audit at " << TimeText(next) << "\n";
-    std::this_thread::sleep_for(std::chrono::microseconds(next - std::min(next, SystemClock().NowMicros())));
+    // The secret audit schedule decides when scheduled epochs run: sleep until the audit time the next one answers
+    // to (the verifier alone knows it; the provider sees an epoch start like any other).
+    const uint64_t due = v.ScheduledStartUs();
+    if (due == 0) {
+      return ReportError(state, Status::InvalidArgument("no scheduled audit time is left in this lease; start the "
+                                                        "epoch on demand (without --wait)"));
+    }
+    const uint64_t now = SystemClock().NowMicros();
+    if (due > now) {
+      if (!state.json) std::cerr << "vcp: waiting for the next scheduled audit time, " << TimeText(due) << "\n";
+      std::this_thread::sleep_for(std::chrono::microseconds(due - now));
+    }
+    schedule = EpochSchedule::kScheduled;
   }
-  auto start = v.StartEpoch(*ctx.key);
+  auto start = v.StartEpoch(*ctx.key, schedule);
   if (!start.ok()) return ReportError(state, start.status());
   if (Status s = WriteMessageFile(f.out, Serialize(*start)); !s.ok()) return ReportError(state, s);
   const Lease& lease = v.lease();
+  // An open epoch handed out again keeps the schedule it was started with, whatever this call asked.
+  const EpochSchedule started = v.epochs().back().schedule;
+  const uint64_t deadline = EpochDeadlineUs(lease);
   if (state.json) {
     json j = MessageObject(*start);
     j["ok"] = true;
-    j["deadline_us"] = start->start_us + lease.epoch_deadline_us;
+    j["schedule"] = EpochScheduleName(started);
+    j["deadline_us"] = start->start_us + deadline;
+    j["deadline_ms"] = double(deadline) / 1000;
     j["out"] = f.out;
     PrintJson(j);
   } else {
     std::cout << "epoch       " << start->epoch << " started " << TimeText(start->start_us) << " (" << f.out << ")\n"
-              << "deadline    the record must arrive within " << Milliseconds(lease.epoch_deadline_us) << " ms\n"
+              << "schedule    "
+              << (started == EpochSchedule::kScheduled
+                      ? "scheduled: at a secret audit time, so it counts toward the availability bound"
+                      : "on demand: it proves throughput but not availability (vcp epoch start --wait starts a "
+                        "scheduled one)")
+              << "\n"
+              << "deadline    the record must arrive within " << Milliseconds(deadline) << " ms (a passing epoch "
+              << "proves >= " << Sci(GuaranteedRatePerDevice(lease)) << " ops/s per device"
+              << (lease.devices > 1 ? ", on all " + DeviceCount(lease.devices) + " at once" : "") << ")\n"
               << "next        provider: vcp prove --start " << f.out << "\n";
+  }
+  return kExitOk;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// epoch void
+
+struct EpochVoidFlags {
+  VerifierFlags verifier;
+  std::string reason, detail, out;
+};
+
+Result<Reason> ParseVoidReason(std::string_view name) {
+  if (name == "verifier-down") return Reason::kVoidVerifierDown;
+  if (name == "clock") return Reason::kVoidClock;
+  if (name == "beacon-unavailable") return Reason::kVoidBeaconUnavailable;
+  return Status::InvalidArgument("--reason '" + std::string(name) +
+                                 "' is not a void reason; allowed: verifier-down (the verifier was not running to "
+                                 "time the record), clock (its clock went backwards), beacon-unavailable (the "
+                                 "beacon round never came)");
+}
+
+int DoEpochVoid(const CliState& state, const EpochVoidFlags& f) {
+  auto reason = ParseVoidReason(f.reason);
+  if (!reason.ok()) return ReportError(state, reason.status());
+  VerifierContext ctx;
+  if (Status s = OpenVerifier(state, f.verifier, ctx); !s.ok()) return ReportError(state, s);
+  auto verdict = ctx.session->VoidEpoch(*reason, f.detail, *ctx.key);
+  if (!verdict.ok()) return ReportError(state, verdict.status());
+  if (!f.out.empty()) {
+    if (Status s = WriteMessageFile(f.out, Serialize(*verdict)); !s.ok()) return ReportError(state, s);
+  }
+  if (state.json) {
+    json j = VerdictJson(ctx.session->lease(), *verdict);
+    j["ok"] = true;
+    PrintJson(j);
+  } else {
+    std::cout << EpochTableHeader() << EpochRow(ctx.session->lease(), *verdict) << "detail: " << verdict->detail
+              << "\n";
   }
   return kExitOk;
 }
@@ -139,13 +216,18 @@ int DoProve(const CliState& state, const ProveFlags& f) {
     j["out"] = f.out;
     PrintJson(j);
   } else {
+    const std::string devices =
+        record.devices.size() == 1 ? "its 1 device" : "each of " + DeviceCount(record.devices.size()) + " at once";
     if (outcome->already_logged) {
       std::cout << "epoch       " << record.epoch << " was proven before: handed back the record logged for it ("
-                << record.rounds << " rounds on " << record.device << "); nothing ran now\n";
+                << record.rounds << " rounds on " << devices << "); nothing ran now\n";
     } else {
-      std::cout << "epoch       " << record.epoch << ": " << record.rounds << " rounds, "
-                << Sci(double(record.operations)) << " operations in " << Fixed(outcome->seconds, 3) << " s on "
-                << record.device << "\n";
+      std::cout << "epoch       " << record.epoch << ": " << record.rounds << " rounds on " << devices << ", "
+                << Sci(double(record.operations)) << " operations in " << Fixed(outcome->seconds, 3) << " s\n";
+    }
+    // The evidence the record signs for each device (informative: only the deadline proves throughput).
+    for (size_t d = 0; d < record.devices.size(); ++d) {
+      std::cout << "device " << Pad(std::to_string(d), 5) << DescribeDevice(record.devices[d]) << "\n";
     }
     std::cout << "record      " << ToHex(RecordHash(record)) << " (" << f.out << ")\n"
               << "next        send " << f.out << " to the verifier now: the deadline runs until it arrives\n";
@@ -174,15 +256,20 @@ int DoChallenge(const CliState& state, const ChallengeFlags& f) {
   auto outcome = ctx.session->ReceiveRecord(*bytes, *ctx.key);
   if (!outcome.ok()) return ReportError(state, outcome.status());
   if (outcome->verdict) {
+    const Verdict& verdict = *outcome->verdict;
+    const bool is_void = OutcomeOf(verdict.reason) == VerdictOutcome::kVoid;
     if (state.json) {
-      json j = VerdictJson(lease, *outcome->verdict);
+      json j = VerdictJson(lease, verdict);
       j["ok"] = false;
       PrintJson(j);
+    } else if (is_void) {
+      std::cerr << "vcp: epoch " << verdict.epoch << " is VOID (" << ReasonName(verdict.reason)
+                << ", the verifier's side, not the provider's failure): " << verdict.detail << "\n";
     } else {
-      std::cerr << "vcp: rejected: epoch " << outcome->verdict->epoch << " FAILED ("
-                << ReasonName(outcome->verdict->reason) << "): " << outcome->verdict->detail << "\n";
+      std::cerr << "vcp: rejected: epoch " << verdict.epoch << " FAILED (" << ReasonName(verdict.reason)
+                << "): " << verdict.detail << "\n";
     }
-    return kExitRejected;
+    return ExitCodeForVerdict(verdict);
   }
   if (!outcome->finding.ok()) {
     return ReportError(state, Status::Rejected(std::string(ReasonName(outcome->finding.reason)) + ": " +
@@ -331,33 +418,58 @@ int DoVerify(const CliState& state, const VerifyFlags& f) {
     }
     std::cout << EpochTableHeader() << EpochRow(ctx.session->lease(), verdict) << "detail: " << verdict.detail << "\n";
   }
-  return pass ? kExitOk : kExitRejected;
+  return ExitCodeForVerdict(verdict);
 }
 
 }  // namespace
 
 void RegisterEpochCommands(CLI::App& app, CliState& state) {
   // epoch start
-  CLI::App* epoch = app.add_subcommand("epoch", "verifier: start an epoch");
+  CLI::App* epoch = app.add_subcommand("epoch", "verifier: start an epoch, or close one void");
   epoch->require_subcommand(1);
   auto es = std::make_shared<EpochStartFlags>();
-  CLI::App* estart = epoch->add_subcommand("start", "issue the next epoch with a fresh beacon");
+  CLI::App* estart =
+      epoch->add_subcommand("start", "issue the next epoch with a fresh beacon: on demand, or scheduled with --wait");
   estart->add_option("--store", es->verifier.store, "verifier store")->required();
   estart->add_option("--key", es->verifier.key, "verifier secret key")->required();
   estart->add_option("--acceptance", es->acceptance, "the provider's acceptance (needed once, before the first epoch)");
   estart->add_option("--out", es->out, "epoch start file to write")->required();
-  estart->add_flag("--wait", es->wait, "sleep until the next time on the lease's secret audit schedule");
+  estart->add_flag("--wait", es->wait,
+                   "sleep until the next time on the lease's secret audit schedule and start a scheduled epoch "
+                   "(counted in the availability bound); without it the epoch is on demand");
   estart->callback([&state, es] { state.exit_code = DoEpochStart(state, *es); });
+
+  // epoch void
+  auto ev = std::make_shared<EpochVoidFlags>();
+  CLI::App* evoid = epoch->add_subcommand(
+      "void", "close the open epoch void: the verifier could not time it (neither a pass nor the provider's failure)");
+  evoid->add_option("--store", ev->verifier.store, "verifier store")->required();
+  evoid->add_option("--key", ev->verifier.key, "verifier secret key (signs the void verdict)")->required();
+  evoid
+      ->add_option("--reason", ev->reason,
+                   "verifier-down (not running over the deadline), clock (went backwards) or beacon-unavailable "
+                   "(the beacon round never came)")
+      ->required();
+  evoid->add_option("--detail", ev->detail, "what happened, in words (added to the verdict)");
+  evoid->add_option("--beacon-file", ev->verifier.beacon_file,
+                    "beacon leases, --reason beacon-unavailable: the beacon file that lacks the round");
+  evoid->add_option("--out", ev->out, "signed verdict file to write");
+  evoid->callback([&state, ev] { state.exit_code = DoEpochVoid(state, *ev); });
 
   // prove
   auto pf = std::make_shared<ProveFlags>();
-  CLI::App* prove = app.add_subcommand("prove", "provider: run an epoch's rounds and write its signed record");
+  CLI::App* prove = app.add_subcommand(
+      "prove", "provider: run an epoch's rounds on every device the lease names and write its signed record");
   prove->add_option("--store", pf->prover.store, "provider store")->required();
   prove->add_option("--key", pf->prover.key, "provider secret key")->required();
   prove->add_option("--start", pf->start, "epoch start file from the verifier")->required();
   prove->add_option("--out", pf->out, "record file to write")->required();
-  prove->add_option("--backend", pf->prover.backend, "auto, cpu or cuda")->capture_default_str();
-  prove->add_option("--threads", pf->prover.threads, "CPU threads, 0 = all")->capture_default_str();
+  prove
+      ->add_option("--backend", pf->prover.backend,
+                   "auto, cpu or cuda; every device the lease names runs at once (cuda: GPUs 0 to D - 1; cpu: D "
+                   "simulated devices sharing the threads)")
+      ->capture_default_str();
+  prove->add_option("--threads", pf->prover.threads, "CPU threads in all, 0 = all")->capture_default_str();
   prove->add_flag("--recompute", pf->prover.recompute,
                   "keep no leaves file; recompute the sampled rounds when challenged");
   prove->callback([&state, pf] { state.exit_code = DoProve(state, *pf); });
@@ -388,8 +500,9 @@ void RegisterEpochCommands(CLI::App& app, CliState& state) {
 
   // verify
   auto vf = std::make_shared<VerifyFlags>();
-  CLI::App* verify =
-      app.add_subcommand("verify", "verifier: check a response, recomputing the sampled tiles; exit 0 pass, 1 fail or response refused");
+  CLI::App* verify = app.add_subcommand(
+      "verify",
+      "verifier: check a response, recomputing the sampled tiles; exit 0 pass, 1 fail or response refused, 3 void");
   verify->add_option("--store", vf->verifier.store, "verifier store")->required();
   verify->add_option("--key", vf->verifier.key, "verifier secret key (signs the verdict)")->required();
   verify->add_option("--response", vf->response, "response file from the provider")->required();

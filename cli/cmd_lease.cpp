@@ -1,7 +1,9 @@
 // vcp lease new (verifier: sign a lease, create the verifier store) and vcp lease accept (provider: check the lease,
 // create the provider store, sign the acceptance).
+#include <cmath>
 #include <iostream>
 #include <memory>
+#include <string>
 
 #include "format.h"
 #include "protocol_commands.h"
@@ -18,28 +20,47 @@ struct LeaseNewFlags {
   std::string key, provider_key, store, out, mode = "interactive", beacon_file;
   std::string workload = "int8";
   uint32_t m = 4096, n = 4096, k = 4096, tile = kDefaultTile;
-  uint32_t rounds = 8, samples = 0;
-  double deadline_ms = 60000, rate = 1e12, hours = 24, audit_share = 0.02;
+  uint32_t rounds = 8, samples = 0, devices = 1;
+  double rate = 0, slack = double(kDefaultSlackPpm) / 1e6, allowance_ms = 0, hours = 24, audit_share = 0.02;
+  std::string deadline_ms;  // gone in protocol v2: given, it is refused with what replaced it
 };
 
 // Upper bounds that keep every microsecond count of a lease inside a u64, with room for start + length.
-constexpr double kMaxDeadlineMs = 1e12;  // about 31 years
-constexpr double kMaxHours = 1e6;        // about 114 years
-constexpr double kMaxRate = 1.8e19;      // just under 2^64 operations per second
+constexpr double kMaxAllowanceMs = 1e12;  // about 31 years
+constexpr double kMaxHours = 1e6;         // about 114 years
+constexpr double kMaxRate = 1.8e19;       // just under 2^64 operations per second
+// Slack beyond what a u32 of parts per million holds cannot be a lease term at all; anything up to it goes to
+// ValidateLease, which names the maximum (kMaxSlackPpm) and what it proves.
+constexpr double kMaxSlackFlag = 4000;
 
 Status FillTerms(const LeaseNewFlags& f, Lease& terms) {
+  if (!f.deadline_ms.empty()) {
+    return Status::InvalidArgument(
+        "--deadline-ms is gone in protocol v2: the deadline follows from the claimed rate per device (--rate), the "
+        "rounds (--rounds) and the slack (--slack); vcp calibrate suggests them");
+  }
   VCP_ASSIGN_OR_RETURN(terms.mode, ParseLeaseMode(f.mode));
   VCP_ASSIGN_OR_RETURN(terms.workload.kind, ParseWorkloadKind(f.workload));
   terms.workload.m = f.m;
   terms.workload.n = f.n;
   terms.workload.k = f.k;
   terms.workload.tile = f.tile;
+  if (f.devices > 255) {
+    return Status::InvalidArgument("--devices " + std::to_string(f.devices) + " is out of range; allowed: 1 to " +
+                                   std::to_string(kMaxDevices));
+  }
+  terms.devices = static_cast<uint8_t>(f.devices);
   terms.rounds_per_epoch = f.rounds;
   terms.samples_per_epoch = f.samples ? f.samples : MinSamples(terms.mode);
-  VCP_ASSIGN_OR_RETURN(terms.epoch_deadline_us,
-                       ScaledFlag("--deadline-ms", f.deadline_ms, 1000, 0.001, kMaxDeadlineMs, "milliseconds"));
-  VCP_ASSIGN_OR_RETURN(terms.claimed_ops_per_second,
-                       ScaledFlag("--rate", f.rate, 1, 1, kMaxRate, "operations per second"));
+  VCP_ASSIGN_OR_RETURN(terms.claimed_ops_per_second_per_device,
+                       ScaledFlag("--rate", f.rate, 1, 1, kMaxRate, "operations per second per device"));
+  if (!(f.slack >= 0 && f.slack <= kMaxSlackFlag)) {
+    return Status::InvalidArgument("--slack " + Sci(f.slack) + " is out of range; allowed: 0 to " +
+                                   SlackText(kMaxSlackPpm) + " (a fraction of the compute time)");
+  }
+  terms.slack_ppm = static_cast<uint32_t>(std::llround(f.slack * 1e6));
+  VCP_ASSIGN_OR_RETURN(terms.network_allowance_us,
+                       ScaledFlag("--allowance-ms", f.allowance_ms, 1000, 0, kMaxAllowanceMs, "milliseconds"));
   VCP_ASSIGN_OR_RETURN(const uint64_t length_us, ScaledFlag("--hours", f.hours, 3.6e9, 1e-6, kMaxHours, "hours"));
   terms.start_us = SystemClock().NowMicros();
   terms.end_us = terms.start_us + length_us;
@@ -56,6 +77,15 @@ Status FillTerms(const LeaseNewFlags& f, Lease& terms) {
   return Status::Ok();
 }
 
+// What a perfect provider (every scheduled epoch passes) reaches over the whole lease, from the library's plan.
+std::string PlanText(const Lease& lease, const LeasePlan& plan) {
+  return "perfect     a provider passing every scheduled epoch reaches an availability bound of " +
+         Fixed(plan.perfect_bound, 3) + " at " + Fixed(100 * plan.confidence, 0) + "% confidence, " +
+         Hours(plan.perfect_gpu_hours) + " GPU-hours of " + Hours(double(lease.devices) * plan.lease_hours) + " (" +
+         DeviceCount(lease.devices) + " x " + Hours(plan.lease_hours) + " h)\n            why: " + plan.explanation +
+         "\n";
+}
+
 int DoLeaseNew(const CliState& state, const LeaseNewFlags& f) {
   auto key = ResolveSecretKey(f.key);
   if (!key.ok()) return ReportError(state, key.status().WithContext("--key"));
@@ -69,24 +99,34 @@ int DoLeaseNew(const CliState& state, const LeaseNewFlags& f) {
   const Lease& lease = session->lease();
   if (Status s = WriteMessageFile(f.out, Serialize(lease)); !s.ok()) return ReportError(state, s);
   const uint64_t next = session->NextAuditUs(lease.start_us);
+  const LeasePlan plan = PlanLease(lease, f.audit_share);
   if (state.json) {
     json j = MessageObject(lease);
     j["ok"] = true;
     j["out"] = f.out;
     j["store"] = f.store;
+    j["terms"] = LeaseTermsJson(lease);
     j["scheduled_audits"] = session->AuditTimes().size();
     j["next_audit_us"] = next;
+    j["perfect_provider"] = {{"expected_scheduled_epochs", plan.expected_scheduled_epochs},
+                             {"availability_bound", plan.perfect_bound},
+                             {"confidence", plan.confidence},
+                             {"gpu_hours", plan.perfect_gpu_hours},
+                             {"lease_hours", plan.lease_hours},
+                             {"audit_share", plan.audit_share},
+                             {"explanation", plan.explanation}};
     PrintJson(j);
   } else {
     std::cout << "lease       " << ToHex(LeaseId(lease)) << " (" << f.out << ")\n"
               << "mode        " << LeaseModeName(lease.mode) << ", " << DescribeWorkload(lease.workload) << ", "
               << DescribeEpochShape(lease) << "\n"
-              << "deadline    " << Milliseconds(lease.epoch_deadline_us) << " ms per epoch; claimed "
-              << Sci(double(lease.claimed_ops_per_second)) << " ops/s\n"
-              << "period      " << TimeText(lease.start_us) << " to " << TimeText(lease.end_us) << "\n"
-              << "audits      " << session->AuditTimes().size() << " epochs at secret random times ("
-              << Fixed(100 * f.audit_share, 1) << "% of the lease); next " << (next ? TimeText(next) : "none") << "\n"
-              << "next        send " << f.out << " to the provider: vcp lease accept --lease " << f.out << "\n";
+              << LeaseTermsText(lease) << "period      " << TimeText(lease.start_us) << " to " << TimeText(lease.end_us)
+              << "\n"
+              << "audits      " << session->AuditTimes().size() << " scheduled epochs drawn at secret random times ("
+              << Fixed(100 * f.audit_share, 1) << "% of the lease in epochs); next " << (next ? TimeText(next) : "none")
+              << "\n"
+              << PlanText(lease, plan) << "next        send " << f.out << " to the provider: vcp lease accept --lease "
+              << f.out << "\n";
   }
   return kExitOk;
 }
@@ -111,12 +151,14 @@ int DoLeaseAccept(const CliState& state, const LeaseAcceptFlags& f) {
     j["out"] = f.out;
     j["store"] = f.store;
     j["lease"] = MessageObject(*lease);
+    j["terms"] = LeaseTermsJson(*lease);
     PrintJson(j);
   } else {
     std::cout << "accepted    lease " << ToHex(LeaseId(*lease)) << "\n"
               << "terms       " << LeaseModeName(lease->mode) << ", " << DescribeWorkload(lease->workload) << ", "
-              << DescribeEpochShape(*lease) << ", deadline " << Milliseconds(lease->epoch_deadline_us) << " ms\n"
-              << "next        send " << f.out << " to the verifier (vcp epoch start --acceptance " << f.out << ")\n";
+              << DescribeEpochShape(*lease) << "\n"
+              << LeaseTermsText(*lease) << "next        send " << f.out
+              << " to the verifier (vcp epoch start --acceptance " << f.out << ")\n";
   }
   return kExitOk;
 }
@@ -143,17 +185,29 @@ void RegisterLeaseCommands(CLI::App& app, CliState& state) {
   lnew->add_option("--n", ln->n, "columns N of B and C")->capture_default_str();
   lnew->add_option("--k", ln->k, "inner dimension K (columns of A, rows of B); not the sample count, see --samples")
       ->capture_default_str();
-  lnew->add_option("--tile", ln->tile, "tile size T (power of two, 8..256)")->capture_default_str();
-  lnew->add_option("--rounds", ln->rounds, "R: workload rounds per epoch (vcp calibrate suggests one)")
+  lnew->add_option("--tile", ln->tile, "tile size T (power of two, 8 to 256)")->capture_default_str();
+  lnew->add_option("--devices", ln->devices,
+                   "D: devices the lease names (1 to 16); every epoch runs R rounds on each, all at once")
+      ->capture_default_str();
+  lnew->add_option("--rounds", ln->rounds, "R: workload rounds per device per epoch (vcp calibrate suggests one)")
       ->capture_default_str();
   lnew->add_option("--samples", ln->samples,
                    "sampled tiles per epoch (default and minimum: 40 interactive, 80 beacon)");
-  lnew->add_option("--deadline-ms", ln->deadline_ms, "epoch start to record arrival, on the verifier's clock")
+  lnew->add_option("--rate", ln->rate,
+                   "claimed operations per second PER DEVICE (1 to 1.8e19); the deadline follows from it")
+      ->required();
+  lnew->add_option("--slack", ln->slack,
+                   "deadline margin over the compute time, a fraction (0 to 1.0): a passing epoch proves "
+                   ">= rate / (1 + slack)")
       ->capture_default_str();
-  lnew->add_option("--rate", ln->rate, "claimed throughput class, operations per second (1 to 1.8e19)")
+  lnew->add_option("--allowance-ms", ln->allowance_ms,
+                   "network allowance: the part of the slack margin promised to the record's trip (at most half)")
       ->capture_default_str();
+  // Protocol v1's flag, kept out of --help so that a v1 command line is refused with what replaced it.
+  lnew->add_option("--deadline-ms", ln->deadline_ms)->group("");
   lnew->add_option("--hours", ln->hours, "lease length from now")->capture_default_str();
-  lnew->add_option("--audit-share", ln->audit_share, "fraction of the lease spent in epochs, at random times")
+  lnew->add_option("--audit-share", ln->audit_share,
+                   "fraction of the lease spent in scheduled epochs, at secret random times (0 to 1)")
       ->capture_default_str();
   lnew->callback([&state, ln] { state.exit_code = DoLeaseNew(state, *ln); });
 

@@ -128,7 +128,7 @@ int DoVerify(const CliState& state, const VerifyFlags& f) {
   if (f.index >= f.size) {
     return ReportError(state, Status::InvalidArgument("--index " + std::to_string(f.index) +
                                                       " is out of range for --size " + std::to_string(f.size) +
-                                                      " (indices 0.." + std::to_string(f.size - 1) + ")"));
+                                                      " (indices 0 to " + std::to_string(f.size - 1) + ")"));
   }
   auto leaf = LeafBytes(f.leaf, "--leaf");
   if (!leaf.ok()) return ReportError(state, leaf.status());
@@ -157,7 +157,7 @@ const CLI::Validator kUnsigned(
       const char* end = value.data() + value.size();
       const auto [ptr, ec] = std::from_chars(value.data(), end, parsed);
       if (value.empty() || value[0] == '+' || ec != std::errc() || ptr != end) {
-        return "'" + value + "' is not a decimal integer in 0..18446744073709551615";
+        return "'" + value + "' is not a decimal integer in 0 to 18446744073709551615";
       }
       return "";
     },

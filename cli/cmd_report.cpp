@@ -35,12 +35,13 @@ int DoReport(const CliState& state, const ReportFlags& f) {
     PrintJson(j);
   } else {
     std::cout << "lease " << ToHex(v.lease_id()) << ": " << LeaseModeName(v.lease().mode) << ", "
-              << DescribeWorkload(v.lease().workload) << ", " << DescribeEpochShape(v.lease()) << "\n\n"
+              << DescribeWorkload(v.lease().workload) << ", " << DescribeEpochShape(v.lease()) << "\n"
+              << LeaseTermsText(v.lease()) << "\n"
               << EpochTableHeader();
     for (const Verdict& verdict : verdicts) std::cout << EpochRow(v.lease(), verdict);
     std::cout << "\n"
-              << ReportText(v.lease(), report) << "  next audit        " << (next ? TimeText(next) : "none left")
-              << "\n";
+              << DevicesText(report) << ReportText(v.lease(), report) << "  next audit        "
+              << (next ? TimeText(next) + " (the next time on the secret schedule)" : "none left in the lease") << "\n";
   }
   return kExitOk;
 }
@@ -51,7 +52,8 @@ void RegisterReportCommand(CLI::App& app, CliState& state) {
   auto f = std::make_shared<ReportFlags>();
   CLI::App* report = app.add_subcommand("report", "verifier: the lease verdict so far (table, or JSON with --json)");
   report->add_option("--store", f->store, "verifier store")->required();
-  report->add_option("--confidence", f->confidence, "confidence level of the GPU-hours bound")->capture_default_str();
+  report->add_option("--confidence", f->confidence, "confidence level of the availability and GPU-hours bound")
+      ->capture_default_str();
   report->callback([&state, f] { state.exit_code = DoReport(state, *f); });
 }
 

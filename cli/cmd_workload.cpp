@@ -49,7 +49,7 @@ Result<std::vector<uint64_t>> ParseTiles(const std::string& text, uint64_t leaf_
     const uint64_t t = std::stoull(item);
     if (t >= leaf_count) {
       return Status::InvalidArgument("tile " + item + " is out of range; this workload has " +
-                                     std::to_string(leaf_count) + " tiles (0.." + std::to_string(leaf_count - 1) + ")");
+                                     std::to_string(leaf_count) + " tiles (indices 0 to " + std::to_string(leaf_count - 1) + ")");
     }
     tiles.push_back(t);
   }

@@ -46,6 +46,7 @@ void PrintJson(const nlohmann::json& value);
 void RegisterWorkloadCommands(CLI::App& app, CliState& state);  // run, open, check   (cmd_workload.cpp)
 void RegisterMerkleCommands(CLI::App& app, CliState& state);    // merkle root|prove|verify (cmd_merkle.cpp)
 void RegisterKeyCommands(CLI::App& app, CliState& state);       // keygen             (cmd_keys.cpp)
+void RegisterDevicesCommand(CLI::App& app, CliState& state);    // devices            (cmd_devices.cpp)
 // lease new|accept, epoch start, prove, challenge, respond, verify, report, inspect, calibrate, demo
 void RegisterProtocolCommands(CLI::App& app, CliState& state);  // (protocol_commands.cpp and its cmd_*.cpp)
 

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "commands.h"
+#include "vcp/protocol.h"
+#include "vcp/workload.h"
 
 namespace vcp::cli {
 
@@ -182,7 +184,8 @@ int main(int argc, char** argv) {
   CliState state;
   CLI::App app{"vcp: verifiable compute proofs. Deterministic GPU matmul workloads, Merkle commitments over their\n"
                "output tiles, and spot-check verification on a CPU. docs/SPEC.md defines every byte."};
-  app.set_version_flag("--version", "vcp 0.1.0 (spec version 1)");
+  app.set_version_flag("--version", "vcp 0.2.0 (spec version " + std::to_string(vcp::kSpecVersion) +
+                                        ", protocol version " + std::to_string(vcp::kProtocolVersion) + ")");
   app.add_flag("--json", state.json, "print machine-readable JSON on stdout");
   app.require_subcommand(1);
   app.fallthrough();  // lets --json follow the subcommand
@@ -190,6 +193,7 @@ int main(int argc, char** argv) {
   RegisterWorkloadCommands(app, state);
   RegisterMerkleCommands(app, state);
   RegisterKeyCommands(app, state);
+  RegisterDevicesCommand(app, state);
   RegisterProtocolCommands(app, state);
   try {
     app.parse(argc, argv);

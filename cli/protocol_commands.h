@@ -4,10 +4,12 @@
 //
 //   verifier: vcp lease new     -> lease.bin             provider: vcp lease accept -> accept.bin
 //             vcp epoch start   -> start.bin                       vcp prove        -> record.bin
+//               (--wait: scheduled; else on demand)                  (every device the lease names)
 //             vcp challenge     -> challenge.bin                   vcp respond      -> response.bin
 //             vcp verify        -> verdict (exit 0 pass, 1 fail)
+//             vcp epoch void    -> a void verdict (the verifier could not time the epoch)
 //             vcp report        -> the lease verdict
-//   anyone:   vcp inspect FILE, vcp calibrate, vcp demo [--cheat F]
+//   anyone:   vcp inspect FILE, vcp calibrate, vcp demo [--devices N] [--cheat F]
 //
 // The commands parse flags, call the library (vcp/lease_session.h and friends) and format its results; what they
 // share for that lives here. Everything a protocol step decides is the library's. Key flags go through
@@ -30,8 +32,8 @@ namespace vcp::cli {
 
 // One registration per command group, each in its own file.
 void RegisterLeaseCommands(CLI::App& app, CliState& state);      // cmd_lease.cpp: lease new, lease accept
-void RegisterEpochCommands(CLI::App& app, CliState& state);      // cmd_epoch.cpp: epoch start, prove, challenge,
-                                                                 //   respond, verify
+void RegisterEpochCommands(CLI::App& app, CliState& state);      // cmd_epoch.cpp: epoch start, epoch void, prove,
+                                                                 //   challenge, respond, verify
 void RegisterReportCommand(CLI::App& app, CliState& state);      // cmd_report.cpp: report
 void RegisterInspectCommand(CLI::App& app, CliState& state);     // cmd_inspect.cpp: inspect
 void RegisterCalibrateCommand(CLI::App& app, CliState& state);   // cmd_calibrate.cpp: calibrate
@@ -57,9 +59,14 @@ template <typename Message>
 nlohmann::json MessageObject(const Message& message) {
   return nlohmann::json::parse(ToJson(message));
 }
-// A verdict's JSON plus what follows from it and its lease: window_ms, deadline_ms, rate_ops_per_second.
+// A verdict's JSON plus what follows from it and its lease: window_ms, deadline_ms and
+// proven_ops_per_second_per_device (0 unless it passed).
 nlohmann::json VerdictJson(const Lease& lease, const Verdict& verdict);
-// The lease verdict (vcp report, vcp demo) with every epoch's VerdictJson.
+// The lease verdict (vcp report, vcp demo): the LeaseReport's fields, grouped as the text groups them, each
+// explanation beside its figures, and every epoch's VerdictJson with its devices.
 nlohmann::json ReportJson(const Lease& lease, const LeaseReport& report, const std::vector<Verdict>& verdicts);
+// The lease terms that bind the rate (JSON of LeaseTermsText): claimed rate, compute time, deadline, slack,
+// what a passing epoch proves, allowance.
+nlohmann::json LeaseTermsJson(const Lease& lease);
 
 }  // namespace vcp::cli

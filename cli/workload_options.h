@@ -23,9 +23,9 @@ struct WorkloadFlags {
 inline void AddWorkloadFlags(CLI::App* cmd, WorkloadFlags& f, bool with_backend) {
   cmd->add_option("--workload", f.workload, "int8 (exact int32 accumulation) or fp32-ordered (fixed FMA order)")
       ->capture_default_str();
-  cmd->add_option("--m", f.m, "rows of A and C, 1..1048576")->required();
-  cmd->add_option("--n", f.n, "columns of B and C, 1..1048576")->required();
-  cmd->add_option("--k", f.k, "inner dimension K (columns of A, rows of B), 1..1048576 (int8: at most 131071)")
+  cmd->add_option("--m", f.m, "rows of A and C, 1 to 1048576")->required();
+  cmd->add_option("--n", f.n, "columns of B and C, 1 to 1048576")->required();
+  cmd->add_option("--k", f.k, "inner dimension K (columns of A, rows of B), 1 to 1048576 (int8: at most 131071)")
       ->required();
   cmd->add_option("--tile", f.tile, "tile size T: a power of two from 8 to 256")->capture_default_str();
   cmd->add_option("--seed", f.seed_hex, "workload seed, 64 hex digits (32 bytes), chosen by the verifier")->required();

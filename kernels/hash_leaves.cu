@@ -2,10 +2,11 @@
 // the same function the host tests check against the CPU engine and OpenSSL. C never leaves the device; only
 // the 32-byte digests are written, in leaf order, into level 0 of the tree buffer.
 //
-// One thread per leaf is the natural grain: SHA-256 is sequential within a message, and a leaf is 1 + 4T^2/64
-// compressions (65 at T = 32). Threads of a warp take consecutive leaves, i.e. neighbouring tiles of one tile
-// row, so their 128-bit loads of C hit neighbouring segments of the same rows of C. Blocks are small (64
-// threads) so that even a few thousand leaves spread over every SM.
+// One thread per leaf is the natural grain: SHA-256 is sequential within a message, and a leaf is, after the
+// first block shared by the whole tree (its state computed once on the host, LeafSpec::midstate), 17 compressions
+// for int8 (one byte per element) and 65 for fp32-ordered at T = 32. Threads of a warp take consecutive leaves,
+// i.e. neighbouring tiles of one tile row, so their 128-bit loads of C hit neighbouring segments of the same rows
+// of C. Blocks are small (64 threads) so that even a few thousand leaves spread over every SM.
 #include "cuda/kernels.h"
 
 namespace vcp::cuda {
@@ -34,6 +35,13 @@ Status HashLeaves(const LeafSpec& spec, const uint32_t* c, uint64_t ldc, uint8_t
     return Status::InvalidArgument("leaf hashing: need M, N, T >= 1 and ldc >= N; got M = " + std::to_string(spec.m) +
                                    ", N = " + std::to_string(spec.n) + ", T = " + std::to_string(spec.tile) +
                                    ", ldc = " + std::to_string(ldc));
+  }
+  const LeafSpec expected = MakeLeafSpec(spec.workload_id, spec.m, spec.n, spec.k, spec.tile, spec.seed);
+  for (int i = 0; i < 8; ++i) {
+    if (spec.midstate[i] != expected.midstate[i]) {
+      return Status::InvalidArgument(
+          "leaf hashing: the LeafSpec's midstate does not match its header fields; build it with MakeLeafSpec");
+    }
   }
   const uint64_t leaves =
       uint64_t(shared::TileCount1D(spec.m, spec.tile)) * shared::TileCount1D(spec.n, spec.tile);

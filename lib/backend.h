@@ -3,8 +3,9 @@
 // lib/backend_loader.cpp) each fill one table; the pipeline that strings the stages together is written once,
 // in lib/pipeline.cpp:
 //
+//   list_devices() / probe(ordinal)        the devices there are, with their evidence; the one a run will use
 //   supports(params)                       refuse before anything is allocated (CUTLASS's can_implement)
-//   open_run(params)                       per-run state; checks that A, B, C and the tree fit
+//   open_run(params, ordinal)              per-run state on one device; checks that A, B, C and the tree fit
 //   generate(A), generate(B)               A (M, K), B (K, N) from the seed, in the backend's own layout
 //   gemm(A, B) -> C                        C (M, N) row-major, 4-byte elements
 //   hash_leaves(C) -> tree level 0         one 32-byte digest per tile, in leaf order
@@ -16,7 +17,10 @@
 //
 // Ownership: open_run's BackendRun is released with close_run, allocate's BackendBuffer with release (all of a
 // run's buffers before the run). Thread safety: one thread drives a run's stages; gather_nodes and download may
-// be called from several threads at once on a finished run (Commitment::Open is). Errors: Status, nothing throws.
+// be called from several threads at once on a finished run (Commitment::Open is); runs are independent, so
+// several threads may drive runs on the same or different devices at once. A device backend makes the run's
+// device current in the calling thread in every call that takes the run (CUDA: cudaSetDevice), so a run
+// opened in one thread may be used, opened from and closed in another. Errors: Status, nothing throws.
 //
 // The table crosses a shared-library boundary (the CUDA plugin), so it is C++ built by the same compiler in the
 // same build; interface_version is its first member forever, and the loader refuses a table of another version
@@ -33,7 +37,8 @@
 
 namespace vcp {
 
-inline constexpr uint32_t kBackendInterfaceVersion = 1;
+// 2: probe takes a device ordinal, list_devices, open_run takes the ordinal, DeviceInfo carries evidence.
+inline constexpr uint32_t kBackendInterfaceVersion = 2;
 
 struct BackendRun;     // defined by each backend
 struct BackendBuffer;  // defined by each backend
@@ -62,16 +67,20 @@ struct BackendStages {
   uint32_t interface_version;  // kBackendInterfaceVersion of the build that made this table; always first
   const char* name;            // "cpu" or "cuda", as DeviceInfo::backend
 
-  // OK with the device description when usable here; kUnavailable with the reason otherwise. Cheap and
-  // side-effect free when the device is absent.
-  Result<DeviceInfo> (*probe)();
+  // Every device this backend sees, index = ordinal, with the evidence filled (also devices it cannot run on);
+  // kUnavailable with the reason when there is none. Cheap and side-effect free when the device is absent.
+  Result<std::vector<DeviceInfo>> (*list_devices)();
+  // The device `ordinal` when a run can use it: kUnavailable with the reason when there is no usable device,
+  // kInvalidArgument naming the visible ordinals when ordinal is out of range. The CPU ignores ordinal.
+  Result<DeviceInfo> (*probe)(int ordinal);
   // Whether this backend can run params (validated) on device, before anything is allocated: InvalidArgument
   // or Unavailable saying what is not supported and what is.
   Status (*supports)(const WorkloadParams& params, const DeviceInfo& device);
 
-  // Per-run state for params (validated and supported); threads: CPU threads (0 = all), ignored by devices.
-  // Refuses (ResourceExhausted / InvalidArgument, with every buffer's size) a run that cannot fit.
-  Result<BackendRun*> (*open_run)(const WorkloadParams& params, int threads);
+  // Per-run state for params (validated and supported) on device `ordinal` (ignored by the CPU); threads: CPU
+  // threads (0 = all), ignored by devices. Refuses (ResourceExhausted / InvalidArgument, with every buffer's
+  // size) a run that cannot fit, and an ordinal out of range as probe does.
+  Result<BackendRun*> (*open_run)(const WorkloadParams& params, int threads, int ordinal);
   void (*close_run)(BackendRun* run);
   Result<BackendBuffer*> (*allocate)(BackendRun* run, BufferRole role);
   void (*release)(BackendRun* run, BackendBuffer* buffer);
@@ -120,6 +129,12 @@ Result<const BackendStages*> LoadBackendPlugin(const std::string& path);
 
 // The loaded table by name ("cpu" or "cuda"), for tests and benchmarks that drive stages.
 Result<const BackendStages*> FindBackend(std::string_view name);
+
+// DeviceInfo's version strings from CUDA's version integers (1000 x major + 10 x minor): 12040 -> "12.4"; 0 -> "".
+inline std::string CudaVersionString(int version) {
+  if (version <= 0) return {};
+  return std::to_string(version / 1000) + "." + std::to_string((version % 1000) / 10);
+}
 
 // The check behind every backend's Upload and Download: `count` bytes at `offset` lie inside a buffer of `size`.
 inline Status CheckBufferRange(const char* what, uint64_t offset, uint64_t count, uint64_t size) {

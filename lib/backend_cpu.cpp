@@ -49,19 +49,20 @@ std::string CpuModelName() {
   return "unknown CPU";
 }
 
-Result<DeviceInfo> Probe() {
+// The host CPU as one device: its model and hardware threads; no other evidence field applies to a CPU.
+// (The GEMM tier a run uses is the run's gemm_path, not part of the device.)
+DeviceInfo HostCpu() {
   DeviceInfo info;
   info.backend = "cpu";
-  info.name = CpuModelName() + " (";
-  for (WorkloadKind kind : kWorkloadKinds) {
-    const CpuWorkload* w = FindCpuWorkload(kind);
-    if (kind != kWorkloadKinds.front()) info.name += ", ";
-    info.name += std::string(w->info.name) + " tier " + std::string(cpu::TierName(w->tier()));
-  }
-  info.name += ")";
+  info.name = CpuModelName();
   info.compute_units = ResolveThreads(0);
   return info;
 }
+
+Result<std::vector<DeviceInfo>> ListDevices() { return std::vector<DeviceInfo>{HostCpu()}; }
+
+// The CPU engine has one device, so every ordinal names it (RunOptions::device is for GPUs).
+Result<DeviceInfo> Probe(int) { return HostCpu(); }
 
 // Every workload of the table runs on the CPU (it is the table's CPU half that defines them).
 Status Supports(const WorkloadParams&, const DeviceInfo&) { return Status::Ok(); }
@@ -78,7 +79,7 @@ uint64_t RoleBytes(const WorkloadParams& p, BufferRole role) {
 }
 
 // Refuses shapes whose A, B, C and tree cannot fit in physical memory, before allocating anything.
-Result<BackendRun*> OpenRun(const WorkloadParams& p, int threads) {
+Result<BackendRun*> OpenRun(const WorkloadParams& p, int threads, int) {
   auto run = std::make_unique<Run>();
   run->params = p;
   run->threads = threads;
@@ -219,7 +220,7 @@ void* RawPointer(BackendBuffer* buffer) { return AsBuffer(buffer)->words.data();
 
 const BackendStages& CpuBackend() {
   static constexpr BackendStages stages{
-      kBackendInterfaceVersion, "cpu", &Probe, &Supports, &OpenRun, &CloseRun, &Allocate, &Release, &Generate,
+      kBackendInterfaceVersion, "cpu", &ListDevices, &Probe, &Supports, &OpenRun, &CloseRun, &Allocate, &Release, &Generate,
       &Gemm, &HashLeavesStage, &BuildLevels, &GatherNodes, &Mark, &Finish, &SecondsBetween, &Upload, &Download,
       &DownloadInput, &GemmPath, &RawPointer};
   return stages;

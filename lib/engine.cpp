@@ -33,7 +33,7 @@ Result<BackendChoice> ParseBackendChoice(std::string_view name) {
 namespace {
 
 Result<DeviceInfo> Probe(const BackendStages& backend, const RunOptions& options) {
-  VCP_ASSIGN_OR_RETURN(DeviceInfo info, backend.probe());
+  VCP_ASSIGN_OR_RETURN(DeviceInfo info, backend.probe(options.device));
   if (&backend == &CpuBackend()) info.compute_units = ResolveThreads(options.threads);
   return info;
 }
@@ -43,8 +43,22 @@ Result<DeviceInfo> ProbeCuda(const RunOptions& options) {
   return Probe(*cuda, options);
 }
 
-// The backend that will run, and its description; explicit choices beat VCP_BACKEND, which beats auto.
+Status CheckOptions(const RunOptions& options) {
+  if (options.threads < 0) {
+    return Status::InvalidArgument("threads = " + std::to_string(options.threads) +
+                                   " is negative; use 0 for all hardware threads or a positive count");
+  }
+  if (options.device < 0) {
+    return Status::InvalidArgument("device = " + std::to_string(options.device) +
+                                   " is negative; CUDA device ordinals start at 0");
+  }
+  return Status::Ok();
+}
+
+// The backend that will run, and its description; explicit choices beat VCP_BACKEND, which beats auto. An
+// ordinal out of range (kInvalidArgument from the probe) is the caller's mistake, never a reason to fall back.
 Result<std::pair<const BackendStages*, DeviceInfo>> Resolve(const RunOptions& options) {
+  VCP_RETURN_IF_ERROR(CheckOptions(options));
   BackendChoice choice = options.backend;
   std::string why;
   if (choice == BackendChoice::kAuto) {
@@ -63,6 +77,7 @@ Result<std::pair<const BackendStages*, DeviceInfo>> Resolve(const RunOptions& op
     return std::make_pair(&CpuBackend(), info);
   }
   auto cuda = ProbeCuda(options);
+  if (!cuda.ok() && cuda.status().code() == StatusCode::kInvalidArgument) return cuda.status();
   if (choice == BackendChoice::kCuda) {
     if (!cuda.ok()) {
       return Status::Unavailable("the CUDA backend was requested (" + why + ") but cannot run here: " +
@@ -87,12 +102,29 @@ Result<DeviceInfo> SelectBackend(const RunOptions& options) {
   return resolved.second;
 }
 
+Result<std::vector<DeviceInfo>> ListDevices(BackendChoice backend) {
+  const BackendStages* stages = nullptr;
+  switch (backend) {
+    case BackendChoice::kCpu: stages = &CpuBackend(); break;
+    case BackendChoice::kCuda: {
+      auto cuda = CudaBackend();
+      if (!cuda.ok()) {
+        return Status::Unavailable("no CUDA device can be listed: " + std::string(cuda.status().message()));
+      }
+      stages = *cuda;
+      break;
+    }
+    case BackendChoice::kAuto: {
+      VCP_ASSIGN_OR_RETURN(auto resolved, Resolve(RunOptions{}));
+      stages = resolved.first;
+      break;
+    }
+  }
+  return stages->list_devices();
+}
+
 Result<std::unique_ptr<Commitment>> RunWorkload(const WorkloadParams& params, const RunOptions& options) {
   VCP_RETURN_IF_ERROR(ValidateWorkload(params));
-  if (options.threads < 0) {
-    return Status::InvalidArgument("threads = " + std::to_string(options.threads) +
-                                   " is negative; use 0 for all hardware threads or a positive count");
-  }
   VCP_ASSIGN_OR_RETURN(auto resolved, Resolve(options));
   // Buffers are sized by the (validated) workload and checked against memory by each backend, but a container's
   // limit can still refuse them: that is an error to report, not an exception to let escape.

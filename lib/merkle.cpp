@@ -37,7 +37,8 @@ constexpr uint8_t kNodePrefix = 0x01;
 constexpr uint64_t kParallelGrain = 4096;
 
 constexpr char kMultiProofMagic[] = "VCPM";
-constexpr uint8_t kMultiProofVersion = 1;
+constexpr uint8_t kMultiProofVersion = 2;
+constexpr uint8_t kMultiProofHashId = 1;  // SHA-256: the hash of every leaf, node and proof hash in the file
 
 // The largest power of two strictly smaller than n; requires n >= 2.
 uint64_t SplitPoint(uint64_t n) { return std::bit_floor(n - 1); }
@@ -52,7 +53,7 @@ Status CheckIndices(std::span<const uint64_t> indices, uint64_t tree_size) {
   for (size_t i = 0; i < indices.size(); ++i) {
     if (indices[i] >= tree_size) {
       return Status::InvalidArgument("index " + std::to_string(indices[i]) + " is out of range: the tree has " +
-                                     std::to_string(tree_size) + " leaves (indices 0.." +
+                                     std::to_string(tree_size) + " leaves (indices 0 to " +
                                      std::to_string(tree_size - 1) + ")");
     }
     if (i > 0 && indices[i] <= indices[i - 1]) {
@@ -288,6 +289,7 @@ std::vector<uint8_t> SerializeMultiProof(const MultiProof& proof) {
   ByteWriter w;
   w.Text(std::string_view(kMultiProofMagic, 4));
   w.U8(kMultiProofVersion);
+  w.U8(kMultiProofHashId);
   w.U64(proof.tree_size);
   w.U32(static_cast<uint32_t>(proof.indices.size()));
   for (uint64_t i : proof.indices) w.U64(i);
@@ -304,6 +306,12 @@ Result<MultiProof> ParseMultiProof(std::span<const uint8_t> bytes) {
   if (version != kMultiProofVersion) {
     return Status::Corrupt("multiproof version " + std::to_string(version) + " is not supported: only version " +
                            std::to_string(kMultiProofVersion) + " is");
+  }
+  uint8_t hash_id = 0;
+  VCP_RETURN_IF_ERROR(r.U8(hash_id));
+  if (hash_id != kMultiProofHashId) {
+    return Status::Corrupt("multiproof hash id " + std::to_string(hash_id) + " is not supported: only hash id " +
+                           std::to_string(kMultiProofHashId) + " (SHA-256) is");
   }
   MultiProof proof;
   VCP_RETURN_IF_ERROR(r.U64(proof.tree_size));

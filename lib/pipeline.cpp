@@ -51,7 +51,7 @@ Result<StageRun> StageRun::Open(const BackendStages& stages, const WorkloadParam
                                 int threads) {
   VCP_RETURN_IF_ERROR(ValidateWorkload(params));
   VCP_RETURN_IF_ERROR(stages.supports(params, device));
-  VCP_ASSIGN_OR_RETURN(BackendRun * run, stages.open_run(params, threads));
+  VCP_ASSIGN_OR_RETURN(BackendRun * run, stages.open_run(params, threads, device.ordinal));
   StageRun owner;
   owner.stages_ = &stages;
   owner.run_ = run;

@@ -36,7 +36,7 @@ class StageBuffer {
 
 class StageRun {
  public:
-  // supports() and open_run() of stages for params (validated here).
+  // supports() and open_run() of stages for params (validated here), on device.ordinal (what probe returned).
   static Result<StageRun> Open(const BackendStages& stages, const WorkloadParams& params, const DeviceInfo& device,
                                int threads);
   StageRun() = default;
@@ -57,8 +57,8 @@ class StageRun {
   WorkloadParams params_;
 };
 
-// Generate, compute and commit params (validated) on stages; device is what probe returned (with the selection
-// note), kept in the Commitment. The run's A, B and C are released before this returns; the tree stays with the
+// Generate, compute and commit params (validated) on stages, on device.ordinal; device is what probe returned
+// (with the selection note), kept in the Commitment. The run's A, B and C are released before this returns; the tree stays with the
 // backend until the Commitment is destroyed.
 Result<std::unique_ptr<Commitment>> RunPipeline(const BackendStages& stages, const WorkloadParams& params,
                                                 const DeviceInfo& device, int threads);

@@ -8,7 +8,13 @@
 #include <iterator>
 #include <new>
 
+// SHA256_Init / _Update / _Final are deprecated in OpenSSL 3 in favour of EVP, which cannot copy a midstate
+// without a heap allocation per leaf; they remain supported through OpenSSL 3.x.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
+
 #include "cpu/gemm.h"
+#include "cpu/low_bytes.h"
 #include "cpu/philox_fill.h"
 #include "parallel.h"
 #include "shared/leaf_layout.h"
@@ -21,6 +27,10 @@ static_assert(std::endian::native == std::endian::little,
               "vcp writes C's 4-byte elements to leaves straight from memory; a big-endian host needs byte swaps");
 
 namespace vcp {
+
+static_assert(kSpecVersion == shared::kSpecVersion && kHashIdSha256 == shared::kHashIdSha256 &&
+                  shared::kWorkloadIdInt8 == static_cast<uint32_t>(WorkloadKind::kInt8),
+              "vcp/workload.h and lib/shared/leaf_layout.h must agree on the leaf header's constants");
 
 namespace {
 
@@ -144,7 +154,7 @@ InputKey DeriveInputKey(const WorkloadParams& p) {
   w.U32(p.m);
   w.U32(p.n);
   w.U32(p.k);
-  const Hash32 d = TaggedHash("vcp.v1.input-key", w.bytes());
+  const Hash32 d = TaggedHash("vcp.v2.input-key", w.bytes());
   InputKey key;
   key.k0 = LoadLe32(std::span(d).subspan<0, 4>());
   key.k1 = LoadLe32(std::span(d).subspan<4, 4>());
@@ -266,7 +276,7 @@ Status ComputeTileInto(const WorkloadParams& p, uint64_t tile_index, TileScratch
   const uint64_t leaves = TileGridOf(p).leaf_count();
   if (tile_index >= leaves) {
     return Status::InvalidArgument("tile index " + std::to_string(tile_index) + " is out of range; this workload has " +
-                                   std::to_string(leaves) + " tiles (0.." + std::to_string(leaves - 1) + ")");
+                                   std::to_string(leaves) + " tiles (indices 0 to " + std::to_string(leaves - 1) + ")");
   }
   const Tile t = TileAt(p, tile_index);
   const shared::PhiloxKey key = ToPhilox(DeriveInputKey(p));
@@ -301,31 +311,69 @@ Result<std::vector<uint32_t>> ComputeTileFromSeed(const WorkloadParams& p, uint6
 }
 
 namespace {
-// 0x00 || 63-byte header: exactly one SHA-256 block (docs/SPEC.md section 6).
-std::array<uint8_t, 64> PrefixedHeader(const WorkloadParams& p, const Tile& t) {
-  std::array<uint8_t, 64> block{};
-  block[0] = 0x00;
-  shared::WriteLeafHeader(block.data() + 1, static_cast<uint32_t>(p.kind), p.m, p.n, p.k, p.tile, t.tile_row,
-                          t.tile_col, p.seed.data());
-  return block;
+
+// The leaf hashes of one tree (docs/SPEC.md section 6): the first block, 0x00 || header, is the same for every
+// leaf, so it is compressed once here and every leaf continues from a copy of that state (a plain struct copy).
+// OpenSSL's low-level SHA-256 is used because its context is copyable by value and it picks the SHA-NI / AVX2
+// block function itself; EVP would add a method dispatch and a context copy with allocation per leaf.
+class LeafHasher {
+ public:
+  explicit LeafHasher(const WorkloadParams& p) {
+    std::array<uint8_t, 64> first{};
+    first[0] = 0x00;  // RFC 6962 leaf prefix
+    shared::WriteLeafHeader(first.data() + 1, static_cast<uint32_t>(p.kind), p.m, p.n, p.k, p.tile, p.seed.data());
+    SHA256_Init(&midstate_);
+    SHA256_Update(&midstate_, first.data(), first.size());
+  }
+  // leaf: the leaf's bytes after the header, i.e. the tile's element bytes then the 8-byte trailer
+  // (WriteLeafTrailer), contiguous: one update, so the blocks are compressed straight from the caller's buffer.
+  Hash32 Hash(const uint8_t* leaf, uint64_t bytes) const {
+    SHA256_CTX ctx = midstate_;
+    SHA256_Update(&ctx, leaf, bytes);
+    Hash32 out{};
+    SHA256_Final(out.data(), &ctx);
+    return out;
+  }
+
+ private:
+  SHA256_CTX midstate_;
+};
+
+uint32_t LeafElementBytesOf(const WorkloadParams& p) {
+  return shared::LeafElementBytes(static_cast<uint32_t>(p.kind));
 }
+
+// Runs of the tile's elements as leaf bytes: for s < segments, `length` elements from src + s * length to
+// dst + s * dst_stride; int8 the low byte of each int32, fp32-ordered the 4 bytes as they lie in memory
+// (little-endian, static_assert above).
+void PutLeafElements(const WorkloadParams& p, const uint32_t* src, uint64_t segments, uint32_t length, uint8_t* dst,
+                     uint64_t dst_stride) {
+  if (LeafElementBytesOf(p) == 1) {
+    cpu::LowBytes(cpu::BestLowBytesTier(), src, segments, length, dst, dst_stride);
+  } else {
+    for (uint64_t g = 0; g < segments; ++g) std::memcpy(dst + g * dst_stride, src + g * length, uint64_t{length} * 4);
+  }
+}
+
 }  // namespace
 
 std::vector<uint8_t> LeafBytes(const WorkloadParams& p, const Tile& t, std::span<const uint32_t> tile_elements) {
-  const std::array<uint8_t, 64> prefixed = PrefixedHeader(p, t);
-  std::vector<uint8_t> leaf(prefixed.begin() + 1, prefixed.end());
-  const size_t header = leaf.size();
-  leaf.resize(header + tile_elements.size() * 4);
-  std::memcpy(leaf.data() + header, tile_elements.data(), tile_elements.size() * 4);
+  const uint64_t data = uint64_t{LeafElementBytesOf(p)} * tile_elements.size();
+  std::vector<uint8_t> leaf(shared::kLeafHeaderBytes + data + shared::kLeafTrailerBytes);
+  shared::WriteLeafHeader(leaf.data(), static_cast<uint32_t>(p.kind), p.m, p.n, p.k, p.tile, p.seed.data());
+  PutLeafElements(p, tile_elements.data(), 1, static_cast<uint32_t>(tile_elements.size()),
+                  leaf.data() + shared::kLeafHeaderBytes, 0);
+  shared::WriteLeafTrailer(leaf.data() + shared::kLeafHeaderBytes + data, t.tile_row, t.tile_col);
   return leaf;
 }
 
 Hash32 LeafHashOfTile(const WorkloadParams& p, const Tile& t, std::span<const uint32_t> tile_elements) {
-  thread_local Sha256Hasher hasher;
-  hasher.Update(PrefixedHeader(p, t));
-  hasher.Update(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(tile_elements.data()),
-                                         tile_elements.size() * 4));
-  return hasher.Final();
+  const LeafHasher hasher(p);
+  const uint64_t data = uint64_t{LeafElementBytesOf(p)} * tile_elements.size();
+  std::vector<uint8_t> leaf(data + shared::kLeafTrailerBytes);
+  PutLeafElements(p, tile_elements.data(), 1, static_cast<uint32_t>(tile_elements.size()), leaf.data(), 0);
+  shared::WriteLeafTrailer(leaf.data() + data, t.tile_row, t.tile_col);
+  return hasher.Hash(leaf.data(), leaf.size());
 }
 
 Status HashLeaves(const WorkloadParams& p, std::span<const uint32_t> c, std::span<Hash32> leaf_hashes, int threads) {
@@ -334,32 +382,45 @@ Status HashLeaves(const WorkloadParams& p, std::span<const uint32_t> c, std::spa
   const uint64_t leaves = TileGridOf(p).leaf_count();
   VCP_RETURN_IF_ERROR(CheckSize("the leaf hash array", leaf_hashes.size(), leaves));
   const uint32_t tiles_per_row = TileGridOf(p).tile_cols;
+  const uint32_t e = LeafElementBytesOf(p);
+  const LeafHasher hasher(p);  // read-only after construction: shared by every thread
   ParallelFor(leaves, threads, 16, [&](uint64_t l0, uint64_t l1) {
-    // Tiles are gathered a band at a time: up to kBand neighbouring tiles of one tile row are copied row by row,
-    // so C is read in long sequential runs (one TLB miss per page, not one per tile row per tile). Each slot
-    // holds the leaf's 64-byte prefixed header followed by its tile, so one Update hashes a whole leaf message
-    // from a contiguous, cache-resident buffer at full SHA-256 speed.
+    // Tiles are gathered a band at a time: up to kBand neighbouring tiles of one tile row are copied row by row
+    // (as leaf element bytes), so C is read in long sequential runs (one TLB miss per page, not one per tile row
+    // per tile), and each leaf is then hashed from a contiguous, cache-resident slot at full SHA-256 speed.
     constexpr uint64_t kBand = 64;
-    const uint64_t slot_words = 16 + uint64_t{p.tile} * p.tile;  // 64 header bytes, then T*T elements
-    std::vector<uint32_t> band(kBand * slot_words);                // (kBand, slot_words)
-    Sha256Hasher hasher;
+    const uint64_t slot_bytes = uint64_t{e} * p.tile * p.tile + shared::kLeafTrailerBytes;
+    std::vector<uint8_t> band(kBand * slot_bytes);  // (kBand, slot_bytes)
     for (uint64_t first = l0; first < l1;) {
       const Tile head = TileAt(p, first);
       const uint64_t count = std::min<uint64_t>({kBand, l1 - first, tiles_per_row - head.tile_col});
+      // Every tile of the band is T wide except a last tile column narrower than T: one call per row of C
+      // covers the full-width tiles (their segments lie back to back in the row), one more the narrow tile.
+      const Tile last = TileAt(p, first + count - 1);
+      const uint64_t full = last.cols == p.tile ? count : count - 1;
       for (uint32_t r = 0; r < head.rows; ++r) {
         const uint32_t* row = &c[(uint64_t{head.row0} + r) * p.n];
-        for (uint64_t g = 0; g < count; ++g) {
-          const Tile t = TileAt(p, first + g);
-          std::memcpy(&band[g * slot_words + 16 + uint64_t{r} * t.cols], row + t.col0, t.cols * 4u);
+        PutLeafElements(p, row + head.col0, full, p.tile, &band[uint64_t{r} * p.tile * e], slot_bytes);
+        if (full < count) {
+          uint8_t* narrow = &band[(count - 1) * slot_bytes + uint64_t{r} * last.cols * e];
+          PutLeafElements(p, row + last.col0, 1, last.cols, narrow, 0);
         }
       }
+      // While the band is hashed (SHA-256 bound), the next band's rows of C are prefetched, one row per leaf,
+      // so the next gather reads from cache instead of waiting on memory.
+      const bool prefetch = first + count < l1;
+      const Tile next = TileAt(p, prefetch ? first + count : first);
+      const uint64_t next_cols = std::min<uint64_t>(uint64_t{kBand} * p.tile, p.n - next.col0);
       for (uint64_t g = 0; g < count; ++g) {
+        if (prefetch && g < next.rows) {
+          const uint32_t* row = &c[(uint64_t{next.row0} + g) * p.n + next.col0];
+          for (uint64_t at = 0; at < next_cols; at += 16) __builtin_prefetch(row + at, 0, 2);
+        }
         const Tile t = TileAt(p, first + g);
-        uint8_t* slot = reinterpret_cast<uint8_t*>(&band[g * slot_words]);
-        const std::array<uint8_t, 64> header = PrefixedHeader(p, t);
-        std::memcpy(slot, header.data(), header.size());
-        hasher.Update(std::span<const uint8_t>(slot, 64 + uint64_t{t.rows} * t.cols * 4));
-        leaf_hashes[first + g] = hasher.Final();
+        uint8_t* leaf = &band[g * slot_bytes];
+        const uint64_t data = uint64_t{e} * t.rows * t.cols;
+        shared::WriteLeafTrailer(leaf + data, t.tile_row, t.tile_col);
+        leaf_hashes[first + g] = hasher.Hash(leaf, data + shared::kLeafTrailerBytes);
       }
       first += count;
     }

@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
-"""Independent reference implementation of docs/SPEC.md (sections 1-7 and 9), written from the document alone.
+"""Independent reference implementation of docs/SPEC.md version 2 (sections 1-7 and 9), written from the document.
 
 Standard library only. It covers: Philox4x32-10, TaggedHash and the input key (sections 2-3), element mapping for
 int8 and fp32-ordered (section 3), C for both workloads (section 4; fp32-ordered as an exact left-to-right fma
-chain with a general IEEE 754 binary32 round-to-nearest-even), tiles and leaves (sections 5-6), the RFC 6962 Merkle
-tree hash, inclusion proofs, multiproofs and the multiproof file format (section 7).
+chain, once with a general IEEE 754 binary32 fma and once with the scaled-integer form the spec's informative proof
+allows), tiles and v2 leaves (sections 5-6), the RFC 6962 Merkle tree hash, inclusion proofs, multiproofs and the
+multiproof file format v2 (section 7).
 
-    scripts/spec_reference.py --check tests/vectors/spec_v1.json
+    scripts/spec_reference.py --check tests/vectors/spec_v2.json
 
-recomputes both workloads of section 9.2, compares them with the vectors, self-tests the multiproof code, prints a
-line per check and finally "N passed, F failed"; exit status 0 only when nothing failed.
+recomputes every key of the vector file (section 9.2-9.7), self-tests the proof code, prints a line per check and
+finally "N passed, F failed"; exit status 0 only when nothing failed.
+
+    scripts/spec_reference.py --generate OUT.json
+
+writes the same keys computed here (seeds of the searched vectors are found by search), for comparing with the
+engine's file.
 """
 
 import argparse
@@ -26,8 +32,8 @@ import time
 MASK32 = 0xFFFFFFFF
 
 # ---------------------------------------------------------------------------------------------------------------
-# Philox4x32-10 (section 3; Random123 philox4x32 with 10 rounds). The constants are not written in SPEC.md; they are
-# Random123's (PHILOX_M4x32_0/1, PHILOX_W32_0/1) and are checked by the known answers of section 9.1.
+# Philox4x32-10 (section 3; Random123 philox4x32 with 10 rounds). The constants are those of section 3 (Random123's
+# PHILOX_M4x32_0/1, PHILOX_W32_0/1), checked by the known answers of section 9.1.
 PHILOX_M0 = 0xD2511F53
 PHILOX_M1 = 0xCD9E8D57
 PHILOX_W0 = 0x9E3779B9
@@ -77,7 +83,7 @@ def check_shape(workload, m, n, k):
 def input_key(seed, workload, m, n, k):
     if len(seed) != 32:
         raise ValueError("seed must be 32 bytes")
-    d = tagged_hash("vcp.v1.input-key", seed + struct.pack("<BIII", workload, m, n, k))
+    d = tagged_hash("vcp.v2.input-key", seed + struct.pack("<BIII", workload, m, n, k))
     return struct.unpack_from("<II", d, 0)
 
 
@@ -91,6 +97,7 @@ class MatrixGen:
         self._words = None
 
     def block(self, b):
+        """The four words of block b: counter (b mod 2^32, floor(b / 2^32), X, 0)."""
         if b != self._block:
             self._words = philox4x32_10((b & MASK32, b >> 32, self.which, 0), self.key)
             self._block = b
@@ -102,24 +109,22 @@ class MatrixGen:
         byte = (w[j >> 2] >> (8 * (j & 3))) & 0xFF
         return byte - 256 if byte >= 128 else byte
 
+    def fp32_int(self, e):
+        """The integer v with element e = v * 2^-23: int32(w >> 8) - 2^23, in [-2^23, 2^23 - 1]."""
+        return (self.block(e >> 2)[e & 3] >> 8) - 8388608
+
     def fp32_bits(self, e):
-        """Binary32 bit pattern of element e: float(int32(w >> 8) - 2^23) * 2^-23."""
-        w = self.block(e >> 2)[e & 3]
-        v = (w >> 8) - 8388608                  # exact integer in [-2^23, 2^23 - 1]
-        return round_dyadic_to_binary32(v, -23)  # exact (asserted below), never -0
+        """Binary32 bit pattern of element e: float(int32(w >> 8) - 2^23) * 2^-23 (exact, never -0)."""
+        return round_dyadic_to_binary32(self.fp32_int(e), -23)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Exact binary32 arithmetic. A finite binary32 value is handled as (n, e) meaning n * 2^e with n a signed integer.
-class Binary32Inexact(Exception):
-    pass
-
-
-def round_dyadic_to_binary32(n, e, zero_negative=False):
-    """Round the exact value n * 2^e (n: int, e: int) to binary32, round to nearest, ties to even, with gradual
-    underflow (subnormals) and overflow to infinity. Returns the 32-bit pattern. When n == 0 the result is a zero
-    whose sign is given by zero_negative (an exact zero carries no sign of its own; the caller applies IEEE 754's
-    sign rules). A nonzero value that rounds to zero keeps its sign."""
+def round_dyadic_to_binary32(n, e, zero_negative=False, ties_away=False):
+    """Round the exact value n * 2^e (n: int, e: int) to binary32, round to nearest, ties to even (or, with
+    ties_away, ties away from zero), with gradual underflow (subnormals) and overflow to infinity. Returns the
+    32-bit pattern. When n == 0 the result is a zero whose sign is given by zero_negative (an exact zero carries no
+    sign of its own; the caller applies IEEE 754's sign rules). A nonzero value that rounds to zero keeps its sign."""
     if n == 0:
         return 0x80000000 if zero_negative else 0
     sign = 0x80000000 if n < 0 else 0
@@ -133,7 +138,7 @@ def round_dyadic_to_binary32(n, e, zero_negative=False):
         mant = a >> shift
         rem = a - (mant << shift)
         half = 1 << (shift - 1)
-        if rem > half or (rem == half and (mant & 1)):
+        if rem > half or (rem == half and (ties_away or mant & 1)):
             mant += 1
     if mant == 1 << 24:                         # carry into the next binade
         mant >>= 1
@@ -166,10 +171,10 @@ def is_subnormal(bits):
     return (bits >> 23) & 0xFF == 0 and bits & 0x7FFFFF != 0
 
 
-def fma_binary32(a, b, c):
-    """IEEE 754 fusedMultiplyAdd on binary32 bit patterns (finite operands): a*b + c computed exactly, rounded once
-    to nearest even. Sign of an exact zero (IEEE 754-2019 6.3): the sum of a zero product and a zero c is -0 only
-    when both are -0; an exact cancellation of nonzero terms is +0 under round to nearest."""
+def fma_exact(a, b, c):
+    """The exact value of a*b + c for binary32 patterns a, b, c, as (n, e) meaning n * 2^e, plus whether an exact
+    zero result is -0 under IEEE 754-2019 6.3 (the sum of a zero product and a zero c is -0 only when both are -0;
+    an exact cancellation of nonzero terms is +0 under round to nearest)."""
     na, ea, sa = binary32_decode(a)
     nb, eb, sb = binary32_decode(b)
     nc, ec, sc = binary32_decode(c)
@@ -181,10 +186,31 @@ def fma_binary32(a, b, c):
         ec = ep
     emin = min(ep, ec)
     total = (p << (ep - emin)) + (nc << (ec - emin))
-    if total == 0:
-        neg = (p == 0 and nc == 0 and (sa != sb) and sc)
-        return round_dyadic_to_binary32(0, 0, neg)
-    return round_dyadic_to_binary32(total, emin)
+    negzero = total == 0 and p == 0 and nc == 0 and (sa != sb) and sc
+    return total, emin, negzero
+
+
+def fma_binary32(a, b, c, ties_away=False):
+    """IEEE 754 fusedMultiplyAdd on binary32 bit patterns (finite operands): a*b + c computed exactly, rounded once
+    to nearest (ties to even, or away from zero with ties_away)."""
+    total, emin, negzero = fma_exact(a, b, c)
+    return round_dyadic_to_binary32(total, emin, negzero, ties_away)
+
+
+def mul_binary32(a, b):
+    """IEEE 754 multiplication a*b rounded to nearest even; the sign of a zero product is the xor of the signs."""
+    na, ea, sa = binary32_decode(a)
+    nb, eb, sb = binary32_decode(b)
+    return round_dyadic_to_binary32(na * nb, ea + eb, sa != sb)
+
+
+def is_tie(n, e):
+    """Whether the exact value n * 2^e lies exactly halfway between two adjacent binary32 values (normal range)."""
+    a = abs(n)
+    if a == 0:
+        return False
+    shift = a.bit_length() - 24                 # bits below the 24-bit significand (no subnormals occur here)
+    return shift > 0 and a & ((1 << shift) - 1) == 1 << (shift - 1)
 
 
 def binary32_from_double_struct(x):
@@ -195,8 +221,34 @@ def binary32_from_double_struct(x):
         return (0x80000000 if x < 0 else 0) | 0x7F800000
 
 
+def round_scaled(x, ties_away=False):
+    """Binary32 rounding of the integer x read at scale 2^-46 (the value x * 2^-46), returned at the same scale.
+
+    Section 4 (informative) shows that every fp32-ordered accumulator and every exact a*b + c is a multiple of
+    2^-46 far inside the normal range, so rounding to binary32 is rounding |x| to 24 significant bits; this is the
+    fast path (integers only). The general fma above cross-checks it on every workload small enough."""
+    a = -x if x < 0 else x
+    s = a.bit_length() - 24
+    if s <= 0:
+        return x
+    q = a >> s
+    rem = a - (q << s)
+    half = 1 << (s - 1)
+    if rem > half or (rem == half and (ties_away or q & 1)):
+        q += 1
+    return -(q << s) if x < 0 else q << s
+
+
+def scaled_to_binary32(x):
+    """Bit pattern of the (already representable) value x * 2^-46; 0 gives +0."""
+    return round_dyadic_to_binary32(x, -46)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Section 4: workloads.
+GENERAL_FMA_LIMIT = 150000                      # fp32 steps up to which the general fma cross-checks the fast path
+
+
 class Workload:
     def __init__(self, workload, seed, m, n, k):
         check_shape(workload, m, n, k)
@@ -206,6 +258,7 @@ class Workload:
         self.gen_b = MatrixGen(self.key, 1)
         self.fp32_steps = 0
         self.fp32_rounded_steps = 0
+        self.fp32_general = False
 
     def a(self, e):
         return self.gen_a.int8(e) if self.workload == WORKLOAD_INT8 else self.gen_a.fp32_bits(e)
@@ -213,87 +266,123 @@ class Workload:
     def b(self, e):
         return self.gen_b.int8(e) if self.workload == WORKLOAD_INT8 else self.gen_b.fp32_bits(e)
 
-    def compute_c(self):
-        """C as a row-major list: int32 values (int8) or binary32 bit patterns (fp32-ordered)."""
+    def compute_c(self, ties_away=False):
+        """C as a row-major list: exact int32 values (int8) or binary32 bit patterns (fp32-ordered). ties_away
+        rounds every fp32 step ties away from zero instead (a wrong implementation, for the tie vector)."""
         m, n, k = self.m, self.n, self.k
-        A = [self.a(e) for e in range(m * k)]
-        B = [self.b(e) for e in range(k * n)]
-        C = []
         if self.workload == WORKLOAD_INT8:
+            A = [self.gen_a.int8(e) for e in range(m * k)]
+            B = [self.gen_b.int8(e) for e in range(k * n)]
+            C = []
             for i in range(m):
                 row = A[i * k:(i + 1) * k]
                 for j in range(n):
-                    s = 0
-                    for kk in range(k):
-                        s += row[kk] * B[kk * n + j]
+                    s = sum(row[kk] * B[kk * n + j] for kk in range(k))
                     assert -(1 << 31) <= s < (1 << 31)
                     C.append(s)
             return C
-        # fp32-ordered: c = +0; for k = 0..K-1: c = fma(A[i][k], B[k][j], c).
+        # fp32-ordered: c = +0; for k in [0, K): c = fma(A[i][k], B[k][j], c). Fast path on integers at scale
+        # 2^-46 (A, B as integers at scale 2^-23).
+        A = [self.gen_a.fp32_int(e) for e in range(m * k)]
+        B = [self.gen_b.fp32_int(e) for e in range(k * n)]
+        Bcols = [B[j::n] for j in range(n)]
+        Cs = []
+        for i in range(m):
+            row = A[i * k:(i + 1) * k]
+            for col in Bcols:
+                c = 0
+                for x, y in zip(row, col):
+                    c = round_scaled(x * y + c, ties_away)
+                Cs.append(c)
+        C = [scaled_to_binary32(c) for c in Cs]
+        if m * n * k <= GENERAL_FMA_LIMIT:
+            self.fp32_general = True
+            assert C == self._compute_c_general(ties_away), "fast fp32 path differs from the general fma"
+        return C
+
+    def _compute_c_general(self, ties_away):
+        """fp32-ordered with the general binary32 fma on bit patterns, asserting section 4's claims."""
+        m, n, k = self.m, self.n, self.k
+        A = [self.gen_a.fp32_bits(e) for e in range(m * k)]
+        B = [self.gen_b.fp32_bits(e) for e in range(k * n)]
         for x in A + B:
             assert not is_subnormal(x) and x != 0x80000000
-        Ad = [binary32_decode(x) for x in A]
-        Bd = [binary32_decode(x) for x in B]
-        for nx, ex, _ in Ad + Bd:
+            nx, ex, _ = binary32_decode(x)
             # the mapping is exact: every element is a multiple of 2^-23 in [-1, 1 - 2^-23]
-            sh = ex + 23
-            v = nx << sh if sh >= 0 else nx >> -sh
-            assert (v << -sh if sh < 0 else v) == nx, "element not a multiple of 2^-23"
-            assert -(1 << 23) <= v <= (1 << 23) - 1, "element outside [-1, 1 - 2^-23]"
+            assert ex >= -23 or nx % (1 << (-23 - ex)) == 0, "element not a multiple of 2^-23"
+            assert -1 <= math.ldexp(nx, ex) <= 1 - 2.0 ** -23, "element outside [-1, 1 - 2^-23]"
+        C = []
         for i in range(m):
             for j in range(n):
                 c = 0                            # +0.0
                 for kk in range(k):
-                    c_new = fma_binary32(A[i * k + kk], B[kk * n + j], c)
+                    a, b = A[i * k + kk], B[kk * n + j]
+                    total, emin, negzero = fma_exact(a, b, c)
+                    c_new = round_dyadic_to_binary32(total, emin, negzero, ties_away)
                     # Section 4 claims: no subnormal ever occurs, every accumulator is a multiple of 2^-46,
                     # and no step produces -0 or a non-finite value. Assert all of it.
                     assert not is_subnormal(c_new), "subnormal accumulator at (%d,%d,k=%d)" % (i, j, kk)
                     assert c_new != 0x80000000, "-0 accumulator"
                     nc, ec, _ = binary32_decode(c_new)
-                    assert nc == 0 or ec >= -46, "accumulator not a multiple of 2^-46"
-                    self._note_rounding(A[i * k + kk], B[kk * n + j], c, c_new)
+                    assert ec >= -46 or nc % (1 << (-46 - ec)) == 0, "accumulator not a multiple of 2^-46"
+                    self.fp32_steps += 1
+                    nr, er, _ = binary32_decode(c_new)
+                    lo = min(emin, er)
+                    if total << (emin - lo) != nr << (er - lo):
+                        self.fp32_rounded_steps += 1
                     c = c_new
                 C.append(c)
         return C
 
-    def _note_rounding(self, a, b, c, r):
-        self.fp32_steps += 1
-        na, ea, _ = binary32_decode(a)
-        nb, eb, _ = binary32_decode(b)
-        nc, ec, _ = binary32_decode(c)
-        nr, er, _ = binary32_decode(r)
-        emin = min(ea + eb, ec, er)
-        exact = (na * nb << (ea + eb - emin)) + (nc << (ec - emin))
-        if exact != nr << (er - emin):
-            self.fp32_rounded_steps += 1
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Sections 5-6: tiles and leaves.
-SPEC_VERSION = 1
+SPEC_VERSION = 2
+HASH_ID_SHA256 = 1
+TILE_SIZES = (8, 16, 32, 64, 128, 256)
 
 
 def tile_grid(m, n, t):
     return -(-m // t), -(-n // t)
 
 
-def leaf_bytes(w, C, t, r, c):
+def leaf_header(w, t):
+    """Bytes [0, 63) of every leaf of the tree: version, hash id, workload, 0, T, M, N, K, seed, 11 zero bytes."""
+    header = struct.pack("<BBBBIIII", SPEC_VERSION, HASH_ID_SHA256, w.workload, 0, t, w.m, w.n, w.k) + w.seed
+    header += bytes(11)
+    assert len(header) == 63
+    return header
+
+
+def leaf_bytes(w, C, t, r, c, header=None):
     m, n = w.m, w.n
     r0, r1 = r * t, min(m, (r + 1) * t)
     c0, c1 = c * t, min(n, (c + 1) * t)
-    header = struct.pack("<BBHIIIII", SPEC_VERSION, w.workload, t, m, n, w.k, r, c) + w.seed + bytes(7)
-    assert len(header) == 63
-    fmt = "<i" if w.workload == WORKLOAD_INT8 else "<I"
-    body = b"".join(struct.pack(fmt, C[i * n + j]) for i in range(r0, r1) for j in range(c0, c1))
-    assert len(body) == 4 * (r1 - r0) * (c1 - c0)
-    return header + body
+    if w.workload == WORKLOAD_INT8:             # one byte per element: C mod 2^8
+        body = bytes(C[i * n + j] & 0xFF for i in range(r0, r1) for j in range(c0, c1))
+        e = 1
+    else:                                       # binary32 bits, little-endian
+        body = b"".join(struct.pack("<%dI" % (c1 - c0), *C[i * n + c0:i * n + c1]) for i in range(r0, r1))
+        e = 4
+    assert len(body) == e * (r1 - r0) * (c1 - c0)
+    return (header or leaf_header(w, t)) + body + struct.pack("<II", r, c)
 
 
 def leaf_hashes(w, C, t):
-    if t not in (8, 16, 32, 64, 128, 256):
+    if t not in TILE_SIZES:
         raise ValueError("T must be a power of two in [8, 256]")
     tr, tc = tile_grid(w.m, w.n, t)
-    return [LEAF(leaf_bytes(w, C, t, r, c)) for r in range(tr) for c in range(tc)]  # leaf index r*tc + c
+    header = leaf_header(w, t)
+    # 0x00 || header is the first SHA-256 block of every leaf of this tree: hash it once and continue from a copy.
+    first = hashlib.sha256(b"\x00" + header)
+    out = []
+    for r in range(tr):
+        for c in range(tc):                     # leaf index r * tc + c
+            data = leaf_bytes(w, C, t, r, c, header)
+            h = first.copy()
+            h.update(data[63:])
+            out.append(h.digest())
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -458,12 +547,14 @@ def verify_multi(n, S, leaf_hashes_, hashes, root):
         raise ProofError("root mismatch: recomputed %s, expected %s" % (r.hex(), root.hex()))
 
 
-# Section 7.4: multiproof file format.
+# Section 7.4: multiproof file format v2.
 MP_MAGIC = b"VCPM"
+MP_VERSION = 2
+MP_HEADER = 18                                  # magic 4, version 1, hash id 1, n 8, c 4
 
 
 def serialize_multiproof(n, S, hashes):
-    out = [MP_MAGIC, struct.pack("<BQI", 1, n, len(S))]
+    out = [MP_MAGIC, struct.pack("<BBQI", MP_VERSION, HASH_ID_SHA256, n, len(S))]
     out += [struct.pack("<Q", s) for s in S]
     out.append(struct.pack("<I", len(hashes)))
     out += list(hashes)
@@ -484,22 +575,26 @@ def parse_multiproof(data):
         raise ProofError("bad magic %r at offset 0" % data[0:4])
     pos = 4
     need(1, "version")
-    if data[4] != 1:
-        raise ProofError("unsupported version %d at offset 4" % data[4])
+    if data[4] != MP_VERSION:
+        raise ProofError("unsupported version %d at offset 4 (this is version 2)" % data[4])
     pos = 5
+    need(1, "hash id")
+    if data[5] != HASH_ID_SHA256:
+        raise ProofError("unknown hash id %d at offset 5 (1 = SHA-256 is the only one)" % data[5])
+    pos = 6
     need(8, "tree size")
-    n = struct.unpack_from("<Q", data, 5)[0]
+    n = struct.unpack_from("<Q", data, 6)[0]
     if n == 0:
-        raise ProofError("tree size n = 0 at offset 5")
-    pos = 13
+        raise ProofError("tree size n = 0 at offset 6")
+    pos = 14
     need(4, "index count")
-    c = struct.unpack_from("<I", data, 13)[0]
-    pos = 17
+    c = struct.unpack_from("<I", data, 14)[0]
+    pos = MP_HEADER
     if c == 0:
-        raise ProofError("index count c = 0 at offset 13")
+        raise ProofError("index count c = 0 at offset 14")
     if 8 * c > len(data) - pos:
-        raise ProofError("index count c = %d needs %d bytes, only %d remain after offset 17"
-                         % (c, 8 * c, len(data) - pos))
+        raise ProofError("index count c = %d needs %d bytes, only %d remain after offset %d"
+                         % (c, 8 * c, len(data) - pos, pos))
     S = []
     for i in range(c):
         s = struct.unpack_from("<Q", data, pos)[0]
@@ -605,6 +700,8 @@ def check_rounding(ck):
         (F(tiny, 0x3F000000, pz), pz, "2^-150 tie rounds to +0"),
         (F(tiny, 0xBF000000, pz), nz, "-2^-150 rounds to -0 (underflow keeps the sign)"),
         (F(one, half_ulp_1, one), one, "1 + 2^-24 tie to even -> 1"),
+        (F(one, half_ulp_1, one, True), 0x3F800001, "1 + 2^-24 tie away from zero -> 1 + 2^-23"),
+        (F(mone, half_ulp_1, mone, True), 0xBF800001, "-1 - 2^-24 tie away from zero -> -(1 + 2^-23)"),
         (F(0x3F800001, half_ulp_1, 0x3F800001), 0x3F800002, "(1+u) + 2^-24 tie to even -> 1+2u"),
         (F(0x3F800001, 0x3F800001, 0xBF800000), 0x34800000, "(1+2^-23)^2 - 1 = 2^-22 + 2^-46: tie to even -> 2^-22"),
         (F(0x3F800800, 0x3F800800, 0xBF800000), 0x3A000400, "fused: (1+2^-12)^2 - 1 = 2^-11 + 2^-24 exactly "
@@ -642,10 +739,33 @@ def check_ct_vectors(ck):
 
 
 SPEC_92 = {"seed": bytes(range(32)), "m": 40, "n": 72, "k": 33, "tile": 16}
+WORKLOAD_IDS = {"int8": WORKLOAD_INT8, "fp32-ordered": WORKLOAD_FP32}
+
+
+def workload_id(v):
+    """A vector's workload: its name ("int8", "fp32-ordered") or its id (1, 2)."""
+    if isinstance(v, int):
+        if v not in WORKLOAD_NAMES:
+            raise ValueError("unknown workload id %d" % v)
+        return v
+    return WORKLOAD_IDS[v]
+
+
+def element_hex(wid, v):
+    return v if wid == WORKLOAD_INT8 else "%08x" % v
+
+
+def tree_of(w, C, t):
+    """(leaf hashes, root) of C, checking that every leaf starts with the tree's shared first block."""
+    hs = leaf_hashes(w, C, t)
+    tr, tc = tile_grid(w.m, w.n, t)
+    last = leaf_bytes(w, C, t, tr - 1, tc - 1)
+    assert LEAF(last) == hs[-1] and LEAF(leaf_bytes(w, C, t, 0, 0)) == hs[0], "shared first block shortcut"
+    return hs, mth_from_leaf_hashes(hs)
 
 
 def check_workload(ck, name, vec):
-    wid = {"int8": WORKLOAD_INT8, "fp32-ordered": WORKLOAD_FP32}[name]
+    wid = WORKLOAD_IDS[name]
     seed = bytes.fromhex(vec["seed"])
     m, n, k, t = vec["m"], vec["n"], vec["k"], vec["tile"]
     ck.check("%s: vector parameters are those of section 9.2 (seed 00..1f, 40 x 72 x 33, T = 16)" % name,
@@ -654,37 +774,193 @@ def check_workload(ck, name, vec):
     key = ["%08x" % x for x in w.key]
     ck.check("%s: Philox key k0 k1" % name, key == [x.lower() for x in vec["philox_key"]],
              "got %s" % " ".join(key))
-    if wid == WORKLOAD_INT8:
-        a8 = [w.a(e) for e in range(8)]
-        b8 = [w.b(e) for e in range(8)]
-        want_a, want_b = vec["a_first8"], vec["b_first8"]
-    else:
-        a8 = ["%08x" % w.a(e) for e in range(8)]
-        b8 = ["%08x" % w.b(e) for e in range(8)]
-        want_a = [x.lower() for x in vec["a_first8"]]
-        want_b = [x.lower() for x in vec["b_first8"]]
-    ck.check("%s: A elements 0..7" % name, a8 == want_a, "got %s" % a8)
-    ck.check("%s: B elements 0..7" % name, b8 == want_b, "got %s" % b8)
+    a8 = [element_hex(wid, w.a(e)) for e in range(8)]
+    b8 = [element_hex(wid, w.b(e)) for e in range(8)]
+    want_a = [x if wid == WORKLOAD_INT8 else x.lower() for x in vec["a_first8"]]
+    want_b = [x if wid == WORKLOAD_INT8 else x.lower() for x in vec["b_first8"]]
+    ck.check("%s: A elements [0, 8)" % name, a8 == want_a, "got %s" % a8)
+    ck.check("%s: B elements [0, 8)" % name, b8 == want_b, "got %s" % b8)
     t0 = time.time()
     C = w.compute_c()
     dt = time.time() - t0
     if wid == WORKLOAD_FP32:
-        ck.check("%s: %d fma steps (%d rounded), no subnormal, no -0, every accumulator a multiple of 2^-46 "
-                 "(section 4 claim asserted on every step; %.2f s)" % (name, w.fp32_steps, w.fp32_rounded_steps,
-                                                                          dt), w.fp32_steps == m * n * k)
+        ck.check("%s: %d fma steps (%d rounded) by the general fma equal the fast path; no subnormal, no -0, every "
+                 "accumulator a multiple of 2^-46 (section 4 claims asserted on every step; %.2f s)"
+                 % (name, w.fp32_steps, w.fp32_rounded_steps, dt), w.fp32_general and w.fp32_steps == m * n * k)
     tr, tc = tile_grid(m, n, t)
     ck.check("%s: %d x %d = %d tiles" % (name, tr, tc, tr * tc), (tr, tc) == (3, 5))
-    hs = leaf_hashes(w, C, t)
+    hs, root = tree_of(w, C, t)
     want = vec["leaf_hashes"]
     ck.check("%s: leaf count" % name, len(hs) == len(want), "got %d, vectors have %d" % (len(hs), len(want)))
     for i, h in enumerate(hs):
         ck.check("%s: leaf hash %2d (tile %d,%d)" % (name, i, i // tc, i % tc),
                  i < len(want) and h.hex() == want[i].lower(), "got %s" % h.hex())
-    root = mth_from_leaf_hashes(hs)
     ck.check("%s: root" % name, root.hex() == vec["root"].lower(), "got %s" % root.hex())
     ck.check("%s: root by the level representation (7.1, informative) equals the recursive MTH" % name,
              mth_levels(hs) == root)
+    if wid == WORKLOAD_INT8:
+        # Section 6: a leaf commits C mod 2^8 only. A C that differs in the high 24 bits has the same leaves, and
+        # one that differs in any low bit does not.
+        hi = [x + (1 << 8) * ((x * 7) % 5 - 2) for x in C]
+        lo = list(C)
+        lo[5 * n + 3] ^= 1
+        ck.check("%s: leaves bind C mod 2^8 only (high bits changed: same root; one low bit flipped: other root)"
+                 % name, tree_of(w, hi, t)[1] == root and tree_of(w, lo, t)[1] != root)
     return hs, root
+
+
+def check_proof_vectors(ck, vec, trees):
+    """Section 9.3: inclusion paths, a multiproof and its file, byte for byte."""
+    name = vec.get("workload", "int8")
+    hs, root = trees[name]
+    n = len(hs)
+    incl = vec["inclusion"]
+    ck.check("proofs: inclusion paths given for leaves 0, 5, 14", [x["leaf"] for x in incl] == [0, 5, 14],
+             "got %s" % [x["leaf"] for x in incl])
+    for x in incl:
+        m = x["leaf"]
+        path = audit_path(hs, m)
+        want = [bytes.fromhex(h) for h in x["path"]]
+        ck.check("proofs: inclusion path of leaf %d (%d hashes, bottom-up) equals PATH(%d, D[0:%d]) and verifies"
+                 % (m, len(path), m, n), path == want and verify_inclusion(m, n, hs[m], want, root),
+                 "got %s" % [h.hex() for h in path])
+    mp = vec["multiproof"]
+    S = mp["indices"]
+    ck.check("proofs: multiproof indices are [1, 6, 7, 14]", S == [1, 6, 7, 14], "got %s" % S)
+    proof = multiproof(hs, S)
+    want = [bytes.fromhex(h) for h in mp["hashes"]]
+    try:
+        verify_multi(n, S, [hs[i] for i in S], want, root)
+        verified = True
+    except ProofError:
+        verified = False
+    ck.check("proofs: multiproof hashes (%d) equal MP(D[0:%d], S) and verify" % (len(proof), n),
+             proof == want and verified, "got %s" % [h.hex() for h in proof])
+    blob = serialize_multiproof(n, S, proof)
+    ck.check("proofs: multiproof file (%d bytes) byte for byte" % len(blob),
+             blob.hex() == vec["multiproof_file"].lower(), "got %s" % blob.hex())
+    try:
+        parsed = parse_multiproof(bytes.fromhex(vec["multiproof_file"]))
+    except ProofError as ex:
+        parsed = str(ex)
+    ck.check("proofs: the vector's file parses to (n, S, hashes)", parsed == (n, S, proof), "got %s" % (parsed,))
+
+
+def check_leaf_sizes(ck):
+    """Section 6.3's table of compressions per full-tile leaf (first block excluded) and the 72-byte minimum."""
+    table = {8: (2, 5), 16: (5, 17), 32: (17, 65), 64: (65, 257)}
+    got = {}
+    for t in table:
+        counts = []
+        for wid in (WORKLOAD_INT8, WORKLOAD_FP32):
+            w = Workload(wid, bytes(32), t, t, 1)
+            C = [0] * (t * t)
+            leaf = leaf_bytes(w, C, t, 0, 0)
+            assert (b"\x00" + leaf)[:64] == b"\x00" + leaf_header(w, t)
+            counts.append(-(-(1 + len(leaf) + 9) // 64) - 1)
+        got[t] = tuple(counts)
+    w = Workload(WORKLOAD_INT8, bytes(32), 9, 9, 1)
+    smallest = len(leaf_bytes(w, [0] * 81, 8, 1, 1))
+    ck.check("leaf sizes: compressions per full leaf after the shared first block (6.3 table: int8, fp32) %s; "
+             "a 1 x 1 leaf is 72 bytes" % got, got == table and smallest == 72,
+             "smallest leaf %d bytes" % smallest)
+
+
+def check_shapes(ck, shapes):
+    """Section 9.4: roots at T = 8, 32 and 256 and K = 1 (edge tiles of every kind)."""
+    want_shapes = [("int8", 20, 12, 5, 8), ("int8", 70, 33, 40, 32), ("fp32-ordered", 70, 33, 40, 32),
+                   ("int8", 300, 260, 3, 256), ("fp32-ordered", 300, 260, 3, 256), ("int8", 9, 9, 1, 8)]
+    got_shapes = [(WORKLOAD_NAMES[workload_id(x["workload"])], x["m"], x["n"], x["k"], x["tile"]) for x in shapes]
+    ck.check("shapes: the six shapes of section 9.4", got_shapes == want_shapes, "got %s" % got_shapes)
+    for x in shapes:
+        wid = workload_id(x["workload"])
+        t0 = time.time()
+        w = Workload(wid, bytes.fromhex(x["seed"]), x["m"], x["n"], x["k"])
+        hs, root = tree_of(w, w.compute_c(), x["tile"])
+        ck.check("shapes: %s %d x %d x %d, T = %d: %d leaves, root (%.2f s)"
+                 % (WORKLOAD_NAMES[wid], w.m, w.n, w.k, x["tile"], len(hs), time.time() - t0),
+                 len(hs) == x["leaf_count"] and root.hex() == x["root"].lower(),
+                 "got %d leaves, root %s" % (len(hs), root.hex()))
+
+
+def fp32_chain(w, i, j, ties_away=False):
+    """The chain of C[i][j] with the general fma: (final bits, [k of every exactly tied step])."""
+    c, ties = 0, []
+    for kk in range(w.k):
+        a, b = w.gen_a.fp32_bits(i * w.k + kk), w.gen_b.fp32_bits(kk * w.n + j)
+        total, emin, negzero = fma_exact(a, b, c)
+        if is_tie(total, emin):
+            ties.append(kk)
+        c = round_dyadic_to_binary32(total, emin, negzero, ties_away)
+    return c, ties
+
+
+def check_fp32_tie(ck, x):
+    """Section 9.5: a rounding tie that survives to the output (ties away from zero must fail the vector)."""
+    w = Workload(WORKLOAD_FP32, bytes.fromhex(x["seed"]), x["m"], x["n"], x["k"])
+    i, j, step, t = x["i"], x["j"], x["step"], x["tile"]
+    C = w.compute_c()
+    hs, root = tree_of(w, C, t)
+    ck.check("fp32_tie: root (%d x %d x %d, T = %d)" % (w.m, w.n, w.k, t), root.hex() == x["root"].lower(),
+             "got %s" % root.hex())
+    even, ties = fp32_chain(w, i, j)
+    away, ties_a = fp32_chain(w, i, j, ties_away=True)
+    ck.check("fp32_tie: step k = %d of C[%d][%d] is an exact tie (a*b + c exactly halfway between two binary32 "
+             "values), the only one in its chain" % (step, i, j), ties == [step] and ties_a == [step],
+             "tied steps: %s (ties-away chain: %s)" % (ties, ties_a))
+    ck.check("fp32_tie: C[%d][%d] = %08x (ties to even) and %08x (ties away from zero), and they differ"
+             % (i, j, even, away), "%08x" % even == x["c_ties_even"].lower() and
+             "%08x" % away == x["c_ties_away"].lower() and even != away and C[i * w.n + j] == even,
+             "got %08x / %08x" % (even, away))
+    hs_away, root_away = tree_of(w, w.compute_c(ties_away=True), t)
+    ck.check("fp32_tie: an implementation rounding ties away from zero gets another root", root_away != root)
+    seed = struct.unpack_from("<I", w.seed)[0]
+    found = find_fp32_tie(w.m, w.n, w.k, t, seed + 1) if w.seed == counter_seed(seed) else None
+    ck.check("fp32_tie: found_by holds: seed u32 %d is the smallest search seed with such an element, and (%d, %d) "
+             "the first" % (seed, i, j), found is not None and (found[0].seed, found[2:5]) == (w.seed, (i, j, step)),
+             "search found seed %s, (i, j, step) %s" % (found[0].seed.hex(), found[2:5]) if found
+             else "search found nothing")
+
+
+def check_fp32_zero(ck, x):
+    """Section 9.6: an input exactly 0, a -0 product, and C still never -0."""
+    w = Workload(WORKLOAD_FP32, bytes.fromhex(x["seed"]), x["m"], x["n"], x["k"])
+    z, t = x["a_zero_index"], x["tile"]
+    ck.check("fp32_zero: K = 1", w.k == 1, "got K = %d" % w.k)
+    i = z // w.k
+    ok = w.a(z) == 0 and w.gen_a.fp32_int(z) == 0
+    ck.check("fp32_zero: A element %d is +0 (w >> 8 = 2^23)" % z, ok, "got %08x" % w.a(z))
+    negatives = [j for j in range(w.n) if mul_binary32(w.a(z), w.b(z % w.k * w.n + j)) == 0x80000000]
+    ck.check("fp32_zero: %d products A[%d][0] * B[0][j] are -0 (the first at j = %d)"
+             % (len(negatives), i, negatives[0] if negatives else -1), negatives)
+    C = w.compute_c()
+    hs, root = tree_of(w, C, t)
+    ck.check("fp32_zero: root; no element of C is -0, C[%d][j] = +0 for every j" % i,
+             root.hex() == x["root"].lower() and 0x80000000 not in C and
+             all(C[i * w.n + j] == 0 for j in negatives), "got %s" % root.hex())
+    # "c = a*b, then fma for k >= 1" (a different, wrong chain) gives -0 where the product is -0.
+    wrong = [mul_binary32(w.a(r * w.k), w.b(j)) for r in range(w.m) for j in range(w.n)]
+    ck.check("fp32_zero: an implementation starting from c = a*b writes -0 and gets another root",
+             0x80000000 in wrong and tree_of(w, wrong, t)[1] != root)
+
+
+def check_philox_high_word(ck, entries):
+    """Section 9.7: elements of blocks >= 2^32 (the counter's second word c1 nonzero), generated directly."""
+    kinds = [WORKLOAD_NAMES[workload_id(e["workload"])] for e in entries]
+    ck.check("philox_high_word: one int8 and one fp32-ordered entry", sorted(kinds) == ["fp32-ordered", "int8"],
+             "got %s" % kinds)
+    for e in entries:
+        wid = workload_id(e["workload"])
+        w = Workload(wid, bytes.fromhex(e["seed"]), e["m"], e["n"], e["k"])
+        per_block = 16 if wid == WORKLOAD_INT8 else 4
+        for el in e["elements"]:
+            idx = el["index"]
+            got = w.a(idx)
+            want = el["value"] if wid == WORKLOAD_INT8 else int(el["value"], 16)
+            ck.check("philox_high_word: %s %d x %d x %d, A element %d (block %d = 2^32 + %d)"
+                     % (WORKLOAD_NAMES[wid], w.m, w.n, w.k, idx, idx // per_block, idx // per_block - (1 << 32)),
+                     idx < w.m * w.k and el["block"] == idx // per_block and el["block"] >= 1 << 32 and got == want,
+                     "got %s, block %d" % (element_hex(wid, got), idx // per_block))
 
 
 def check_proofs(ck, name, hs, root):
@@ -727,7 +1003,7 @@ def check_proofs(ck, name, hs, root):
             if sorted(ap) != sorted(proof) or len(ap) != len(proof):
                 problems.append("single-leaf MP is not the audit path's hashes")
         blob = serialize_multiproof(n, S, proof)
-        if len(blob) != 21 + 8 * len(S) + 32 * len(proof):
+        if len(blob) != MP_HEADER + 4 + 8 * len(S) + 32 * len(proof):
             problems.append("file size")
         try:
             pn, pS, ph = parse_multiproof(blob)
@@ -793,15 +1069,19 @@ def check_proofs(ck, name, hs, root):
         except ProofError as ex:
             return needle in str(ex)
 
-    hoff = 17 + 8 * len(S)
+    hoff = MP_HEADER + 8 * len(S)
     cases = [
         ("1 truncated header", good[:3], "truncated"),
         ("1 bad magic", b"VCPN" + good[4:], "magic"),
-        ("2 version 2", good[:4] + b"\x02" + good[5:], "version"),
-        ("3 n = 0", good[:5] + struct.pack("<Q", 0) + good[13:], "n = 0"),
-        ("4 c = 0", good[:13] + struct.pack("<I", 0) + good[17:], "c = 0"),
-        ("4 c too large", good[:13] + struct.pack("<I", 0xFFFFFFFF) + good[17:], "remain"),
-        ("5 index >= n", good[:17] + struct.pack("<Q", n) + good[25:], ">= n"),
+        ("2 version 1", good[:4] + b"\x01" + good[5:], "version"),
+        ("2 version 3", good[:4] + b"\x03" + good[5:], "version"),
+        ("2 hash id 0", good[:5] + b"\x00" + good[6:], "hash id"),
+        ("2 hash id 2", good[:5] + b"\x02" + good[6:], "hash id"),
+        ("2 truncated before the hash id", good[:5], "truncated"),
+        ("3 n = 0", good[:6] + struct.pack("<Q", 0) + good[14:], "n = 0"),
+        ("4 c = 0", good[:14] + struct.pack("<I", 0) + good[18:], "c = 0"),
+        ("4 c too large", good[:14] + struct.pack("<I", 0xFFFFFFFF) + good[18:], "remain"),
+        ("5 index >= n", good[:18] + struct.pack("<Q", n) + good[26:], ">= n"),
         ("5 index not increasing", serialize_multiproof(n, [2, 2], proof), "not greater"),
         ("6 hash count wrong", good[:hoff] + struct.pack("<I", len(proof) + 1) + good[hoff + 4:], "hash count"),
         ("6 huge hash count", good[:hoff] + struct.pack("<I", 0xFFFFFFFF) + good[hoff + 4:], "hash count"),
@@ -844,12 +1124,138 @@ def resolve_path(p):
     return os.path.join(root, p)
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# --generate: the same keys, computed here. Seeds of the searched vectors come from a counter (u64 little-endian
+# in the first 8 bytes, the rest zero); the engine's generator may find other seeds, and --check accepts any.
+SHAPE_SEED = bytes(i * 7 % 256 for i in range(32))
+SHAPES = [("int8", 20, 12, 5, 8), ("int8", 70, 33, 40, 32), ("fp32-ordered", 70, 33, 40, 32),
+          ("int8", 300, 260, 3, 256), ("fp32-ordered", 300, 260, 3, 256), ("int8", 9, 9, 1, 8)]
+
+
+def counter_seed(s):
+    """The search seeds of 9.5 and 9.6: u32 s little-endian, then 28 zero bytes."""
+    return struct.pack("<I", s) + bytes(28)
+
+
+def find_fp32_tie(m=16, n=16, k=16, t=8, limit=1 << 32):
+    """The smallest counter seed (and the first element in row-major order) whose chain has exactly one tied step,
+    the same one when ties round to even and when every step rounds ties away from zero, with different final
+    values (the search of section 9.5). None when no seed below limit has one."""
+    for s in range(limit):
+        w = Workload(WORKLOAD_FP32, counter_seed(s), m, n, k)
+        A = [w.gen_a.fp32_int(e) for e in range(m * k)]
+        B = [w.gen_b.fp32_int(e) for e in range(k * n)]
+        for i in range(m):
+            for j in range(n):
+                chains = []
+                for away in (False, True):
+                    c, ties = 0, []
+                    for kk in range(k):
+                        x = A[i * k + kk] * B[kk * n + j] + c
+                        if is_tie(x, -46):
+                            ties.append(kk)
+                        c = round_scaled(x, away)
+                    chains.append((c, ties))
+                (even, ties_e), (away, ties_a) = chains
+                if len(ties_e) == 1 and ties_a == ties_e and even != away:
+                    return w, t, i, j, ties_e[0], scaled_to_binary32(even), scaled_to_binary32(away)
+    return None
+
+
+def find_fp32_zero(m=1024, n=16, t=8):
+    """The smallest counter seed with an A element exactly 0, and its first such index (the search of 9.6)."""
+    for s in range(1 << 32):
+        w = Workload(WORKLOAD_FP32, counter_seed(s), m, n, 1)
+        for e in range(m):
+            if w.gen_a.fp32_int(e) == 0:
+                return w, t, e
+
+
+def generate():
+    out = {}
+    trees = {}
+    for name in ("int8", "fp32-ordered"):
+        wid = WORKLOAD_IDS[name]
+        v = SPEC_92
+        w = Workload(wid, v["seed"], v["m"], v["n"], v["k"])
+        hs, root = tree_of(w, w.compute_c(), v["tile"])
+        trees[name] = hs
+        out[name] = {"seed": v["seed"].hex(), "m": w.m, "n": w.n, "k": w.k, "tile": v["tile"],
+                     "philox_key": ["%08x" % x for x in w.key],
+                     "a_first8": [element_hex(wid, w.a(e)) for e in range(8)],
+                     "b_first8": [element_hex(wid, w.b(e)) for e in range(8)],
+                     "leaf_hashes": [h.hex() for h in hs], "root": root.hex()}
+    hs = trees["int8"]
+    S = [1, 6, 7, 14]
+    mp = multiproof(hs, S)
+    out["proofs"] = {"workload": "int8",
+                     "inclusion": [{"leaf": m, "path": [h.hex() for h in audit_path(hs, m)]} for m in (0, 5, 14)],
+                     "multiproof": {"indices": S, "hashes": [h.hex() for h in mp]},
+                     "multiproof_file": serialize_multiproof(len(hs), S, mp).hex()}
+    out["shapes"] = []
+    for name, m, n, k, t in SHAPES:
+        w = Workload(WORKLOAD_IDS[name], SHAPE_SEED, m, n, k)
+        hs, root = tree_of(w, w.compute_c(), t)
+        out["shapes"].append({"workload": name, "seed": SHAPE_SEED.hex(), "m": m, "n": n, "k": k, "tile": t,
+                              "root": root.hex(), "leaf_count": len(hs)})
+    w, t, i, j, step, even, away = find_fp32_tie()
+    out["fp32_tie"] = {"seed": w.seed.hex(), "m": w.m, "n": w.n, "k": w.k, "tile": t,
+                       "root": tree_of(w, w.compute_c(), t)[1].hex(), "i": i, "j": j, "step": step,
+                       "c_ties_even": "%08x" % even, "c_ties_away": "%08x" % away}
+    w, t, z = find_fp32_zero()
+    out["fp32_zero"] = {"seed": w.seed.hex(), "m": w.m, "n": w.n, "k": 1, "tile": t,
+                        "root": tree_of(w, w.compute_c(), t)[1].hex(), "a_zero_index": z}
+    out["philox_high_word"] = []
+    for wid, m, k, base, offs in ((WORKLOAD_INT8, 1 << 20, 131071, 1 << 36, (0, 5, 15, 16)),
+                                  (WORKLOAD_FP32, 1 << 20, 32768, 1 << 34, (0, 1, 3, 4))):
+        w = Workload(wid, SPEC_92["seed"], m, 1, k)
+        per_block = 16 if wid == WORKLOAD_INT8 else 4
+        out["philox_high_word"].append({
+            "workload": WORKLOAD_NAMES[wid], "seed": w.seed.hex(), "m": m, "n": 1, "k": k,
+            "elements": [{"index": base + o, "block": (base + o) // per_block,
+                          "value": element_hex(wid, w.a(base + o))} for o in offs]})
+    return out
+
+
+def check_all(ck, vectors):
+    """Every key of the vector file; an unknown key is a failure (a vector nobody checks is a defect)."""
+    known = {"int8", "fp32-ordered", "proofs", "shapes", "fp32_tie", "fp32_zero", "philox_high_word"}
+    ck.check("vector file has exactly the keys of section 9 (%s)" % ", ".join(sorted(known)),
+             set(vectors) == known, "missing %s, unknown %s" % (sorted(known - set(vectors)),
+                                                               sorted(set(vectors) - known)))
+    trees = {}
+    steps = [(name, lambda name=name: check_workload(ck, name, vectors[name])) for name in ("int8", "fp32-ordered")]
+    steps += [("proofs", lambda: check_proof_vectors(ck, vectors["proofs"], trees)),
+              ("shapes", lambda: check_shapes(ck, vectors["shapes"])),
+              ("fp32_tie", lambda: check_fp32_tie(ck, vectors["fp32_tie"])),
+              ("fp32_zero", lambda: check_fp32_zero(ck, vectors["fp32_zero"])),
+              ("philox_high_word", lambda: check_philox_high_word(ck, vectors["philox_high_word"]))]
+    for key, fn in steps:
+        if key not in vectors:
+            continue
+        try:
+            result = fn()
+            if key in WORKLOAD_IDS:
+                trees[key] = result
+                check_proofs(ck, key, *result)
+        except Exception as ex:                  # an assertion of the spec's claims, a malformed vector, or a bug
+            ck.check("%s: completed without error" % key, False, "%s: %s" % (type(ex).__name__, ex))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--check", metavar="VECTORS_JSON", required=True,
-                    help="tests/vectors/spec_v1.json (relative to the repo root or the current directory)")
+    mode = ap.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--check", metavar="VECTORS_JSON",
+                      help="tests/vectors/spec_v2.json (relative to the repo root or the current directory)")
+    mode.add_argument("--generate", metavar="OUT_JSON", help="write the vector keys computed here")
     args = ap.parse_args(argv)
     t0 = time.time()
+    if args.generate:
+        with open(args.generate, "w") as f:
+            json.dump(generate(), f, indent=1)
+            f.write("\n")
+        print("wrote %s (%.1f s)" % (args.generate, time.time() - t0))
+        return 0
     ck = Checker()
     try:
         with open(resolve_path(args.check)) as f:
@@ -861,14 +1267,8 @@ def main(argv=None):
     check_philox(ck)
     check_rounding(ck)
     check_ct_vectors(ck)
-    for name in ("int8", "fp32-ordered"):
-        if not ck.check("vectors contain workload %s" % name, name in vectors):
-            continue
-        try:
-            hs, root = check_workload(ck, name, vectors[name])
-            check_proofs(ck, name, hs, root)
-        except Exception as ex:                  # an assertion of the spec's claims, or a bug: count it
-            ck.check("%s: completed without error" % name, False, "%s: %s" % (type(ex).__name__, ex))
+    check_leaf_sizes(ck)
+    check_all(ck, vectors)
     print("runtime %.2f s" % (time.time() - t0))
     print("%d passed, %d failed" % (ck.passed, ck.failed))
     return 0 if ck.failed == 0 else 1

@@ -3,15 +3,20 @@
 // sizes). Each stage is fed the reference output of the stage before it (uploaded), so a failure names the stage
 // that broke; then the whole pipeline runs end to end and its root, leaves and openings are compared too.
 // The CPU instantiation always runs; the CUDA one skips at once, with the loader's or probe's reason, where the
-// plugin, the driver or a usable GPU is missing. Also: the plugin loader's refusals.
+// plugin, the driver or a usable GPU is missing. Also: the plugin loader's refusals, ListDevices and the device
+// option on the CPU.
 #include <gtest/gtest.h>
 #include <dlfcn.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backend.h"
@@ -19,6 +24,7 @@
 #include "pipeline.h"
 #include "test_util.h"
 #include "vcp/bytes.h"
+#include "vcp/engine.h"
 #include "vcp/merkle.h"
 #include "vcp/workload.h"
 
@@ -111,7 +117,7 @@ class BackendStagesTest : public ::testing::TestWithParam<StageCase> {
   void SetUp() override {
     auto stages = FindBackend(GetParam().backend);
     if (!stages.ok()) GTEST_SKIP() << stages.status().message();
-    auto device = (*stages)->probe();
+    auto device = (*stages)->probe(0);
     if (!device.ok()) GTEST_SKIP() << device.status().message();
     stages_ = *stages;
     device_ = *device;
@@ -237,6 +243,137 @@ TEST(BackendStages, UnknownWorkloadIsRefusedBeforeLaunch) {
       << run.status().message();
 }
 
+// Sets (or, with nullptr, unsets) an environment variable for one scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value != nullptr) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_.c_str(), old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_.c_str());
+    }
+  }
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
+// The host CPU as the one CPU device: its model and threads, and no GPU evidence.
+void ExpectHostCpu(const DeviceInfo& d) {
+  EXPECT_EQ(d.backend, "cpu");
+  EXPECT_FALSE(d.name.empty());
+  EXPECT_EQ(d.name.find("tier"), std::string::npos) << "the name is the CPU model only: " << d.name;
+  EXPECT_EQ(d.ordinal, 0);
+  EXPECT_EQ(d.compute_units, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  EXPECT_TRUE(d.uuid == (std::array<uint8_t, 16>{}));
+  EXPECT_TRUE(d.pci_bus_id.empty());
+  EXPECT_EQ(d.memory_bytes, 0u);
+  EXPECT_EQ(d.max_clock_khz, 0u);
+  EXPECT_EQ(d.max_memory_clock_khz, 0u);
+  EXPECT_EQ(d.compute_capability_major, 0);
+  EXPECT_EQ(d.compute_capability_minor, 0);
+  EXPECT_EQ(d.driver_version_number, 0);
+  EXPECT_EQ(d.runtime_version_number, 0);
+  EXPECT_TRUE(d.driver_version.empty());
+  EXPECT_TRUE(d.runtime_version.empty());
+  EXPECT_TRUE(d.selection_note.empty());
+}
+
+TEST(ListDevices, TheCpuIsOneDevice) {
+  ASSERT_OK_AND_ASSIGN(std::vector<DeviceInfo> devices, ListDevices(BackendChoice::kCpu));
+  ASSERT_EQ(devices.size(), 1u);
+  ExpectHostCpu(devices[0]);
+  // kAuto lists what SelectBackend resolves to: VCP_BACKEND=cpu forces the CPU even where a GPU is.
+  ScopedEnv cpu_env("VCP_BACKEND", "cpu");
+  ASSERT_OK_AND_ASSIGN(std::vector<DeviceInfo> automatic, ListDevices(BackendChoice::kAuto));
+  ASSERT_EQ(automatic.size(), 1u);
+  ExpectHostCpu(automatic[0]);
+}
+
+// Where the plugin or the driver is missing, listing CUDA devices says why (the loader's reason).
+TEST(ListDevices, NoCudaIsUnavailableWithTheReason) {
+  auto cuda = CudaBackend();
+  if (cuda.ok()) GTEST_SKIP() << "the CUDA plugin loads here; tests/gpu/ lists its devices";
+  auto devices = ListDevices(BackendChoice::kCuda);
+  ASSERT_FALSE(devices.ok());
+  EXPECT_EQ(devices.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(devices.status().message().find(cuda.status().message()), std::string_view::npos)
+      << devices.status().message();
+  // kAuto falls back to the CPU, whatever device was asked for: there is no GPU for the ordinal to name.
+  ScopedEnv no_env("VCP_BACKEND", nullptr);
+  ASSERT_OK_AND_ASSIGN(std::vector<DeviceInfo> automatic, ListDevices(BackendChoice::kAuto));
+  ASSERT_EQ(automatic.size(), 1u);
+  EXPECT_EQ(automatic[0].backend, "cpu");
+  ASSERT_OK_AND_ASSIGN(DeviceInfo chosen, SelectBackend(RunOptions{.backend = BackendChoice::kAuto, .device = 7}));
+  EXPECT_EQ(chosen.backend, "cpu") << chosen.selection_note;
+}
+
+// The CPU engine has one device: any ordinal runs on it with the same bits; a negative one is refused everywhere.
+TEST(ListDevices, TheCpuIgnoresTheDeviceOrdinal) {
+  const WorkloadParams p = testing::MakeWorkload(WorkloadKind::kInt8, 40, 33, 17, 8, 3);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Commitment> first,
+                       RunWorkload(p, RunOptions{.backend = BackendChoice::kCpu, .threads = 2, .device = 0}));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Commitment> fifth,
+                       RunWorkload(p, RunOptions{.backend = BackendChoice::kCpu, .threads = 1, .device = 5}));
+  EXPECT_EQ(ToHex(fifth->root()), ToHex(first->root()));
+  EXPECT_EQ(fifth->device().ordinal, 0);
+  EXPECT_EQ(first->device().compute_units, 2) << "compute_units of a run = the threads it uses";
+  EXPECT_EQ(fifth->device().compute_units, 1);
+  ASSERT_OK_AND_ASSIGN(DeviceInfo selected, SelectBackend(RunOptions{.backend = BackendChoice::kCpu, .device = 3}));
+  EXPECT_EQ(selected.backend, "cpu");
+  for (BackendChoice choice : {BackendChoice::kCpu, BackendChoice::kAuto, BackendChoice::kCuda}) {
+    auto negative = RunWorkload(p, RunOptions{.backend = choice, .device = -1});
+    ASSERT_FALSE(negative.ok());
+    EXPECT_EQ(negative.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(negative.status().message().find("device = -1 is negative"), std::string_view::npos)
+        << negative.status().message();
+  }
+}
+
+// The CPU half of a multi-device epoch: one thread per simulated device, each its own workload, at once; each
+// root equals the same workload run alone, and each commitment opens from another thread.
+TEST(ListDevices, ConcurrentCpuRunsGiveTheirOwnRoots) {
+  std::vector<WorkloadParams> params;
+  for (uint8_t d = 0; d < 3; ++d) params.push_back(testing::MakeWorkload(WorkloadKind::kInt8, 70, 33, 40, 8, 11 + d));
+  std::vector<Result<std::unique_ptr<Commitment>>> runs;
+  for (size_t d = 0; d < params.size(); ++d) runs.emplace_back(Status::Internal("not run"));
+  std::vector<std::thread> threads;
+  for (size_t d = 0; d < params.size(); ++d) {
+    threads.emplace_back([&, d] {
+      runs[d] = RunWorkload(params[d], RunOptions{.backend = BackendChoice::kCpu, .threads = 1,
+                                                  .device = static_cast<int>(d)});
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (size_t d = 0; d < params.size(); ++d) {
+    ASSERT_OK(runs[d]);
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Commitment> alone,
+                         RunWorkload(params[d], RunOptions{.backend = BackendChoice::kCpu}));
+    EXPECT_EQ(ToHex((*runs[d])->root()), ToHex(alone->root())) << "device " << d;
+    const uint64_t set[] = {1, 7};
+    ASSERT_OK_AND_ASSIGN(MultiProof proof, (*runs[d])->Open(set));
+    const Status verdict = CheckOpening(params[d], (*runs[d])->root(), proof, 1);
+    EXPECT_TRUE(verdict.ok()) << verdict.ToString();
+  }
+  EXPECT_NE(ToHex((*runs[0])->root()), ToHex((*runs[1])->root())) << "each thread ran its own seed";
+}
+
+TEST(ListDevices, CudaVersionStringsComeFromTheIntegers) {
+  EXPECT_EQ(CudaVersionString(12040), "12.4");
+  EXPECT_EQ(CudaVersionString(13000), "13.0");
+  EXPECT_EQ(CudaVersionString(11080), "11.8");
+  EXPECT_EQ(CudaVersionString(0), "");
+}
+
 std::filesystem::path ExecutableDir() { return std::filesystem::read_symlink("/proc/self/exe").parent_path(); }
 
 // A plugin built from tests/fake_backend_plugin.cpp, whose table claims another interface version.
@@ -268,7 +405,7 @@ TEST(BackendPlugin, TheBuiltPluginLoadsWithThisInterfaceVersion) {
   ASSERT_OK_AND_ASSIGN(const BackendStages* stages, LoadBackendPlugin(path.string()));
   EXPECT_EQ(stages->interface_version, kBackendInterfaceVersion);
   EXPECT_STREQ(stages->name, "cuda");
-  auto probe = stages->probe();
+  auto probe = stages->probe(0);
   if (!probe.ok()) {
     EXPECT_EQ(probe.status().code(), StatusCode::kUnavailable) << probe.status().ToString();
   }

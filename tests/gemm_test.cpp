@@ -2,6 +2,7 @@
 // (including the k = 131071 extremes), fp32-ordered bit for bit, every tier equal to the portable one over edge
 // shapes and padded leading dimensions, and the VCP_CPU_TIER override.
 #include "cpu/gemm.h"
+#include "cpu/low_bytes.h"
 
 #include <gtest/gtest.h>
 
@@ -166,6 +167,30 @@ TEST_P(GemmTierTest, Int8MatchesInt64ReferenceOnRandomInputs) {
     const auto a = RandomInt8(s.m * s.lda, rng), b = RandomInt8(s.k * s.ldb, rng);
     const auto want = RefInt8(s.m, s.n, s.k, a.data(), s.lda, b.data(), s.ldb);
     EXPECT_TRUE(SameInt32(RunInt8(GetParam(), s, a, b), want, s.n)) << Describe(s, GetParam());
+  }
+}
+
+// The int8 leaf's byte gather (cpu/low_bytes.h): every tier equals the portable definition for every segment
+// length around the 8- and 32-element vector steps, one or several segments, every byte value, unaligned starts.
+TEST_P(GemmTierTest, LowBytesMatchPortable) {
+  std::mt19937 rng(9);
+  std::vector<uint32_t> in(700);
+  for (uint32_t& v : in) v = rng();
+  for (uint32_t i = 0; i < 256; ++i) in[i] = (rng() & 0xffffff00u) | i;
+  for (uint64_t offset : {0u, 1u, 3u}) {
+    for (uint64_t segments : {1u, 3u}) {
+      for (uint32_t length = 0; length * segments + offset <= in.size(); length += (length < 70 ? 1 : 37)) {
+        const uint64_t stride = length + 5;
+        std::vector<uint8_t> want(segments * stride, 0xee), got(segments * stride, 0xee);
+        LowBytesPortable(in.data() + offset, segments, length, want.data(), stride);
+        LowBytes(GetParam(), in.data() + offset, segments, length, got.data(), stride);
+        ASSERT_EQ(got, want) << TierName(GetParam()) << " length " << length << " segments " << segments;
+        for (uint64_t s = 0; s < segments; ++s) {
+          for (uint32_t i = 0; i < length; ++i) ASSERT_EQ(want[s * stride + i], uint8_t(in[offset + s * length + i]));
+          for (uint64_t i = length; i < stride; ++i) ASSERT_EQ(got[s * stride + i], 0xee) << "wrote between runs";
+        }
+      }
+    }
   }
 }
 

@@ -527,7 +527,7 @@ TEST(MerkleMultiSerialization, LayoutIsAsSpecified) {
   const MultiProof proof = *ProveMulti(MerkleTree::Build(leaves), std::vector<uint64_t>{1, 4});
   ASSERT_EQ(proof.hashes.size(), 2u);  // leaf 0 and node [2, 4)
   const std::vector<uint8_t> bytes = SerializeMultiProof(proof);
-  std::string expected_head = ToHex(std::vector<uint8_t>{'V', 'C', 'P', 'M'}) + "01" + "0500000000000000" +
+  std::string expected_head = ToHex(std::vector<uint8_t>{'V', 'C', 'P', 'M'}) + "02" + "01" + "0500000000000000" +
                               "02000000" + "0100000000000000" + "0400000000000000" + "02000000";
   EXPECT_EQ(ToHex(std::span(bytes).first(expected_head.size() / 2)), expected_head);
   EXPECT_EQ(bytes.size(), expected_head.size() / 2 + 64);
@@ -557,7 +557,7 @@ TEST(MerkleMultiSerialization, RoundTripsAndRejectsEveryCorruption) {
       std::vector<uint8_t> longer = bytes;
       longer.push_back(0);
       EXPECT_FALSE(ParseMultiProof(longer).ok()) << "trailing byte";
-      for (size_t i = 0; i < 5; ++i) {  // each magic byte and the version
+      for (size_t i = 0; i < 6; ++i) {  // each magic byte, the version and the hash id
         std::vector<uint8_t> b = bytes;
         b[i] ^= 0x01;
         EXPECT_FALSE(ParseMultiProof(b).ok()) << "byte " << i << " flipped";
@@ -568,10 +568,11 @@ TEST(MerkleMultiSerialization, RoundTripsAndRejectsEveryCorruption) {
 
 // Builds the bytes field by field so each header field can be made wrong on its own.
 std::vector<uint8_t> Encode(uint8_t version, uint64_t size, const std::vector<uint64_t>& indices, uint32_t count,
-                            uint32_t hash_count, size_t hashes_present) {
+                            uint32_t hash_count, size_t hashes_present, uint8_t hash_id = 1) {
   ByteWriter w;
   w.Text("VCPM");
   w.U8(version);
+  w.U8(hash_id);
   w.U64(size);
   w.U32(count);
   for (uint64_t i : indices) w.U64(i);
@@ -583,38 +584,44 @@ std::vector<uint8_t> Encode(uint8_t version, uint64_t size, const std::vector<ui
 TEST(MerkleMultiSerialization, RejectsImpossibleHeaders) {
   auto code = [](const std::vector<uint8_t>& b) { return ParseMultiProof(b).status().code(); };
   // The valid base: tree of 8, indices {1, 5}, 4 hashes (leaf 0, node [2,4), leaf 4, node [6,8)).
-  ASSERT_TRUE(ParseMultiProof(Encode(1, 8, {1, 5}, 2, 4, 4)).ok());
+  ASSERT_TRUE(ParseMultiProof(Encode(2, 8, {1, 5}, 2, 4, 4)).ok());
   EXPECT_EQ(code(Encode(0, 8, {1, 5}, 2, 4, 4)), StatusCode::kCorrupt);           // version 0
-  EXPECT_EQ(code(Encode(2, 8, {1, 5}, 2, 4, 4)), StatusCode::kCorrupt);           // version 2
-  EXPECT_EQ(code(Encode(1, 0, {}, 0, 0, 0)), StatusCode::kCorrupt);               // tree size 0
-  EXPECT_EQ(code(Encode(1, 8, {}, 0, 0, 0)), StatusCode::kCorrupt);               // no indices
-  EXPECT_EQ(code(Encode(1, 8, {5, 1}, 2, 4, 4)), StatusCode::kCorrupt);           // unsorted
-  EXPECT_EQ(code(Encode(1, 8, {5, 5}, 2, 4, 4)), StatusCode::kCorrupt);           // duplicate
-  EXPECT_EQ(code(Encode(1, 8, {1, 8}, 2, 4, 4)), StatusCode::kCorrupt);           // out of range
-  EXPECT_EQ(code(Encode(1, 8, {1, 5}, 3, 4, 4)), StatusCode::kCorrupt);           // count larger than the indices
-  EXPECT_EQ(code(Encode(1, 8, {1, 5}, 0xffffffffu, 4, 4)), StatusCode::kCorrupt);  // absurd count, no allocation
+  EXPECT_EQ(code(Encode(1, 8, {1, 5}, 2, 4, 4)), StatusCode::kCorrupt);           // version 1 (replaced by 2)
+  EXPECT_EQ(code(Encode(3, 8, {1, 5}, 2, 4, 4)), StatusCode::kCorrupt);           // version 3
+  EXPECT_EQ(code(Encode(2, 8, {1, 5}, 2, 4, 4, 0)), StatusCode::kCorrupt);        // hash id 0
+  EXPECT_EQ(code(Encode(2, 8, {1, 5}, 2, 4, 4, 2)), StatusCode::kCorrupt);        // hash id 2 (no such hash)
+  EXPECT_EQ(code(Encode(2, 0, {}, 0, 0, 0)), StatusCode::kCorrupt);               // tree size 0
+  EXPECT_EQ(code(Encode(2, 8, {}, 0, 0, 0)), StatusCode::kCorrupt);               // no indices
+  EXPECT_EQ(code(Encode(2, 8, {5, 1}, 2, 4, 4)), StatusCode::kCorrupt);           // unsorted
+  EXPECT_EQ(code(Encode(2, 8, {5, 5}, 2, 4, 4)), StatusCode::kCorrupt);           // duplicate
+  EXPECT_EQ(code(Encode(2, 8, {1, 8}, 2, 4, 4)), StatusCode::kCorrupt);           // out of range
+  EXPECT_EQ(code(Encode(2, 8, {1, 5}, 3, 4, 4)), StatusCode::kCorrupt);           // count larger than the indices
+  EXPECT_EQ(code(Encode(2, 8, {1, 5}, 0xffffffffu, 4, 4)), StatusCode::kCorrupt);  // absurd count, no allocation
   // The index set fixes the hash count: one more or one fewer is malformed even when the bytes agree with it.
-  EXPECT_EQ(code(Encode(1, 8, {1, 5}, 2, 5, 5)), StatusCode::kCorrupt);
-  EXPECT_EQ(code(Encode(1, 8, {1, 5}, 2, 3, 3)), StatusCode::kCorrupt);
-  EXPECT_EQ(code(Encode(1, 8, {1, 5}, 2, 4, 3)), StatusCode::kCorrupt);  // hash count larger than the bytes
-  EXPECT_EQ(code(Encode(1, 8, {1, 5}, 2, 4, 5)), StatusCode::kCorrupt);  // a trailing hash
-  EXPECT_EQ(code(Encode(1, 8, {1}, 1, 4, 4)), StatusCode::kCorrupt);
-  EXPECT_EQ(code(Encode(1, 8, {1}, 1, 0xffffffffu, 3)), StatusCode::kCorrupt);  // absurd hash count
-  EXPECT_TRUE(ParseMultiProof(Encode(1, 8, {1}, 1, 3, 3)).ok());
-  EXPECT_EQ(code(Encode(1, 1, {0}, 1, 1, 1)), StatusCode::kCorrupt);  // a one-leaf tree needs no hash
+  EXPECT_EQ(code(Encode(2, 8, {1, 5}, 2, 5, 5)), StatusCode::kCorrupt);
+  EXPECT_EQ(code(Encode(2, 8, {1, 5}, 2, 3, 3)), StatusCode::kCorrupt);
+  EXPECT_EQ(code(Encode(2, 8, {1, 5}, 2, 4, 3)), StatusCode::kCorrupt);  // hash count larger than the bytes
+  EXPECT_EQ(code(Encode(2, 8, {1, 5}, 2, 4, 5)), StatusCode::kCorrupt);  // a trailing hash
+  EXPECT_EQ(code(Encode(2, 8, {1}, 1, 4, 4)), StatusCode::kCorrupt);
+  EXPECT_EQ(code(Encode(2, 8, {1}, 1, 0xffffffffu, 3)), StatusCode::kCorrupt);  // absurd hash count
+  EXPECT_TRUE(ParseMultiProof(Encode(2, 8, {1}, 1, 3, 3)).ok());
+  EXPECT_EQ(code(Encode(2, 1, {0}, 1, 1, 1)), StatusCode::kCorrupt);  // a one-leaf tree needs no hash
 }
 
 TEST(MerkleMultiSerialization, MessagesSayWhatWasWrong) {
   auto message = [](const std::vector<uint8_t>& b) { return std::string(ParseMultiProof(b).status().message()); };
-  std::vector<uint8_t> bad_magic = Encode(1, 8, {1}, 1, 3, 3);
+  std::vector<uint8_t> bad_magic = Encode(2, 8, {1}, 1, 3, 3);
   bad_magic[0] = 'X';
   EXPECT_NE(message(bad_magic).find("magic"), std::string::npos) << message(bad_magic);
   EXPECT_NE(message(Encode(3, 8, {1}, 1, 3, 3)).find("version 3"), std::string::npos);
-  EXPECT_NE(message(Encode(1, 8, {2, 1}, 2, 0, 0)).find("increasing"), std::string::npos);
-  EXPECT_NE(message(Encode(1, 8, {9}, 1, 0, 0)).find("out of range"), std::string::npos);
-  EXPECT_NE(message(Encode(1, 8, {1}, 1, 3, 4)).find("trailing"), std::string::npos);
-  EXPECT_NE(message(Encode(1, 8, {1}, 1, 3, 2)).find("truncated"), std::string::npos);
-  EXPECT_NE(message(Encode(1, 8, {1}, 1, 2, 2)).find("need exactly 3"), std::string::npos);
+  EXPECT_NE(message(Encode(1, 8, {1}, 1, 3, 3)).find("only version 2"), std::string::npos);
+  EXPECT_NE(message(Encode(2, 8, {1}, 1, 3, 3, 7)).find("hash id 7"), std::string::npos);
+  EXPECT_NE(message(Encode(2, 8, {1}, 1, 3, 3, 7)).find("SHA-256"), std::string::npos);
+  EXPECT_NE(message(Encode(2, 8, {2, 1}, 2, 0, 0)).find("increasing"), std::string::npos);
+  EXPECT_NE(message(Encode(2, 8, {9}, 1, 0, 0)).find("out of range"), std::string::npos);
+  EXPECT_NE(message(Encode(2, 8, {1}, 1, 3, 4)).find("trailing"), std::string::npos);
+  EXPECT_NE(message(Encode(2, 8, {1}, 1, 3, 2)).find("truncated"), std::string::npos);
+  EXPECT_NE(message(Encode(2, 8, {1}, 1, 2, 2)).find("need exactly 3"), std::string::npos);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Helpers shared by the protocol unit tests and the adversarial tests: deterministic keys, randomness and clocks,
-// a tiny lease (64 x 64 x 64 int8, T = 8: 64 tiles per round), and the parties of a lease over temporary stores.
+// a tiny lease (64 x 64 x 64 int8, T = 8: 64 tiles per round, D devices x R rounds, deadline exactly 10 s), and the
+// parties of a lease over temporary stores.
 // The lazy provider is the library's (vcp/lazy_provider.h), so the tests measure the one the demo runs.
 #pragma once
 
@@ -70,6 +71,14 @@ inline SecretKey KeyFrom(uint8_t byte) {
   return std::move(SecretKey::FromSeed(seed)).value();
 }
 
+// Evidence for D simulated test devices ("cpu: test", one thread each).
+inline std::vector<DeviceEvidence> TestDevices(uint8_t devices = 1, const std::string& name = "test") {
+  DeviceEvidence e;
+  e.name = name;
+  e.compute_units = 1;
+  return std::vector<DeviceEvidence>(devices, e);
+}
+
 inline RunOptions CpuOneThread() {
   RunOptions options;
   options.backend = BackendChoice::kCpu;
@@ -77,17 +86,24 @@ inline RunOptions CpuOneThread() {
   return options;
 }
 
+// Operations of one tiny round, 2 x 64^3; the tiny lease claims R x this / 8 s per device, so its compute time is
+// 8 s and with the default slack 0.25 its deadline exactly 10 s, whatever R and D.
+constexpr uint64_t kTinyRoundOps = 2 * 64 * 64 * 64;
+constexpr uint64_t kTinyDeadlineUs = 10'000'000;
+
 // An unsigned lease: the verifier key, nonce and signature are filled by SignedTinyLease or VerifierSession.
-inline Lease TinyLease(LeaseMode mode, uint32_t rounds = 4, uint32_t samples = 0) {
+inline Lease TinyLease(LeaseMode mode, uint32_t rounds = 4, uint32_t samples = 0, uint8_t devices = 1) {
   Lease lease;
   lease.mode = mode;
   lease.workload.kind = WorkloadKind::kInt8;
   lease.workload.m = lease.workload.n = lease.workload.k = 64;
   lease.workload.tile = 8;
+  lease.devices = devices;
   lease.rounds_per_epoch = rounds;
   lease.samples_per_epoch = samples ? samples : MinSamples(mode);
-  lease.epoch_deadline_us = 10'000'000;
-  lease.claimed_ops_per_second = 1'000'000;
+  lease.claimed_ops_per_second_per_device = rounds * kTinyRoundOps / 8;
+  lease.slack_ppm = kDefaultSlackPpm;
+  lease.network_allowance_us = 0;
   lease.start_us = kT0;
   lease.end_us = kT0 + 24 * kHourUs;
   if (mode == LeaseMode::kBeacon) {
@@ -99,8 +115,8 @@ inline Lease TinyLease(LeaseMode mode, uint32_t rounds = 4, uint32_t samples = 0
 }
 
 inline Lease SignedTinyLease(const SecretKey& verifier, const SecretKey& provider, LeaseMode mode, uint32_t rounds = 4,
-                             uint32_t samples = 0, uint64_t nonce = 1) {
-  Lease lease = TinyLease(mode, rounds, samples);
+                             uint32_t samples = 0, uint64_t nonce = 1, uint8_t devices = 1) {
+  Lease lease = TinyLease(mode, rounds, samples, devices);
   lease.verifier_key = verifier.public_key();
   lease.provider_key = provider.public_key();
   lease.nonce = TestHash("nonce", nonce);
@@ -164,19 +180,24 @@ struct Parties {
   LeaseAcceptance acceptance;
 
   explicit Parties(LeaseMode mode = LeaseMode::kInteractive, uint32_t rounds = 4, uint32_t samples = 0,
-                   uint64_t random_seed = 7) {
+                   uint64_t random_seed = 7, uint8_t devices = 1) {
     voptions.clock = &clock;
     voptions.random = SeededRandom(random_seed);
     voptions.threads = 1;
     poptions.run = CpuOneThread();
     poptions.clock = &clock;
-    Lease terms = TinyLease(mode, rounds, samples);
+    Lease terms = TinyLease(mode, rounds, samples, devices);
     terms.provider_key = provider.public_key();
     VerifierSession v = Must(VerifierSession::Create(vdir.path(), terms, verifier, 0.01, voptions), "verifier Create");
     lease = v.lease();
     ProviderSession p = Must(ProviderSession::Accept(pdir.path(), lease, provider, clock), "provider Accept");
     acceptance = p.acceptance();
     Must(v.AddAcceptance(acceptance), "AddAcceptance");
+  }
+  // The audit time a scheduled epoch may start at now, with the clock moved there.
+  void AdvanceToScheduled() {
+    const uint64_t due = V().ScheduledStartUs();
+    if (due > clock.NowMicros()) clock.Set(due);
   }
   // Each reopens its store, as every CLI command does; the session holds the store's lock while it lives, so
   // keep at most one of each alive at a time.

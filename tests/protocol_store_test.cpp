@@ -126,8 +126,8 @@ TEST(ProtocolLog, DamagedLastFrameIsATornTailDamagedMiddleFrameIsCorruption) {
   b[0] = 'X';
   EXPECT_EQ(ScanLog(b).status().code(), StatusCode::kCorrupt);
   b = full;
-  b[4] = 2;
-  EXPECT_NE(ScanLog(b).status().message().find("version 2"), std::string_view::npos);
+  b[4] = 1;
+  EXPECT_NE(ScanLog(b).status().message().find("version 1"), std::string_view::npos);
 }
 
 TEST(ProtocolLog, LeavesFileRoundTripAndDamage) {
@@ -168,7 +168,7 @@ TEST(ProtocolLog, LeavesFileSizeOverflowIsAnError) {
   std::vector<uint8_t> b = ReadAll(path);
   ASSERT_EQ(b.size(), 89u);
   for (int i = 0; i < 8; ++i) b[49 + i] = static_cast<uint8_t>(per_round >> (8 * i));
-  const Hash32 seal = TaggedHash("vcp.v1.leaves-file", std::span<const uint8_t>(b.data(), 57));
+  const Hash32 seal = TaggedHash("vcp.v2.leaves-file", std::span<const uint8_t>(b.data(), 57));
   std::copy(seal.begin(), seal.end(), b.begin() + 57);
   WriteAll(path, b);
   EXPECT_EQ(ReadLeavesFile(path, lease, 0, 1, per_round).status().code(), StatusCode::kInvalidArgument);
@@ -185,9 +185,9 @@ void AppendGarbage(const fs::path& log) {
 
 TEST(ProtocolSessionRestart, EveryStepSurvivesARestartAndATornLog) {
   Parties t;
-  ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier));
+  ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier, EpochSchedule::kOnDemand));
   // The verifier crashed before delivering the start: the same start comes back.
-  ASSERT_OK_AND_ASSIGN(const EpochStart again, t.V().StartEpoch(t.verifier));
+  ASSERT_OK_AND_ASSIGN(const EpochStart again, t.V().StartEpoch(t.verifier, EpochSchedule::kOnDemand));
   EXPECT_EQ(Serialize(again), Serialize(start));
 
   t.clock.Advance(1000);
@@ -234,7 +234,7 @@ TEST(ProtocolSessionRestart, EveryStepSurvivesARestartAndATornLog) {
 // the record again issues a challenge, and the epoch completes.
 TEST(ProtocolSessionRestart, ACrashBetweenTheRecordsArrivalAndItsChallengeIsRecovered) {
   Parties t;
-  ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier));
+  ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier, EpochSchedule::kOnDemand));
   ASSERT_OK_AND_ASSIGN(const ProveOutcome proved, t.P().Prove(start, t.provider, t.poptions));
   ASSERT_OK(t.V().ReceiveRecord(Serialize(proved.record), t.verifier));
   const fs::path log = t.vdir.path() / "verifier.log";
@@ -265,7 +265,7 @@ TEST(ProtocolSessionRestart, ACrashBetweenTheRecordsArrivalAndItsChallengeIsReco
 
 TEST(ProtocolSessionRestart, ACrashBetweenTheRecordsArrivalAndItsChallengeCompletesTheEpoch) {
   Parties t;
-  ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier));
+  ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier, EpochSchedule::kOnDemand));
   ASSERT_OK_AND_ASSIGN(const ProveOutcome proved, t.P().Prove(start, t.provider, t.poptions));
   ASSERT_OK(t.V().ReceiveRecord(Serialize(proved.record), t.verifier));
   const fs::path log = t.vdir.path() / "verifier.log";
@@ -284,7 +284,7 @@ TEST(ProtocolSessionRestart, MissingOrDamagedLeavesFileFallsBackToRecomputing) {
   for (const std::string damage : {"none", "missing", "corrupt", "not kept"}) {
     SCOPED_TRACE(damage);
     Parties t;
-    ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier));
+    ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier, EpochSchedule::kOnDemand));
     ProverOptions options = t.poptions;
     options.keep_leaves = damage != "not kept";
     ASSERT_OK_AND_ASSIGN(const ProveOutcome proved, t.P().Prove(start, t.provider, options));
@@ -384,7 +384,7 @@ TEST(ProtocolStoreLock, AnotherProcessHoldingTheStoreRefusesThisOne) {
   ASSERT_EQ(state, 'y') << "the child could not open the store";
   // While the child holds it: refused at once, naming the child, and nothing is signed or logged.
   const uint64_t size = fs::file_size(t.pdir.path() / "provider.log");
-  ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier));
+  ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier, EpochSchedule::kOnDemand));
   const Status refused = ProviderSession::Open(t.pdir.path()).status();
   EXPECT_EQ(refused.code(), StatusCode::kUnavailable);
   EXPECT_NE(refused.message().find("in use by pid " + std::to_string(child) + " ("), std::string_view::npos)
@@ -406,7 +406,7 @@ TEST(ProtocolStoreLock, AnotherProcessHoldingTheStoreRefusesThisOne) {
 
 TEST(ProtocolStoreLog, EveryEntryOfBothLogsDecodesWithTheSchema) {
   Parties t;
-  ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier));
+  ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier, EpochSchedule::kOnDemand));
   ASSERT_OK_AND_ASSIGN(const ProveOutcome proved, t.P().Prove(start, t.provider, t.poptions));
   t.clock.Advance(1234);
   ASSERT_OK_AND_ASSIGN(const RecordOutcome outcome, t.V().ReceiveRecord(Serialize(proved.record), t.verifier));
@@ -422,7 +422,7 @@ TEST(ProtocolStoreLog, EveryEntryOfBothLogsDecodesWithTheSchema) {
     if (e.type == uint8_t(ProviderEntry::kRecord)) {
       ASSERT_OK_AND_ASSIGN(const ProviderRecordEntry record, DecodeProviderRecordEntry(e.payload));
       EXPECT_EQ(Serialize(record.record), Serialize(proved.record));
-      EXPECT_EQ(record.round_roots.size(), t.lease.rounds_per_epoch);
+      EXPECT_EQ(record.round_roots.size(), EpochRounds(t.lease));
       EXPECT_EQ(EncodeProviderRecordEntry(record.record, record.round_roots), e.payload);
     }
   }
@@ -439,6 +439,16 @@ TEST(ProtocolStoreLog, EveryEntryOfBothLogsDecodesWithTheSchema) {
       EXPECT_EQ(EncodeAuditPlanEntry(plan), e.payload);
     } else {
       EXPECT_OK_MESSAGE(message);
+    }
+    if (e.type == uint8_t(VerifierEntry::kStart)) {
+      ASSERT_OK_AND_ASSIGN(const StartEntry entry, DecodeStartEntry(e.payload));
+      EXPECT_EQ(entry.schedule, EpochSchedule::kOnDemand);
+      EXPECT_EQ(Serialize(entry.start), Serialize(start));
+      EXPECT_EQ(EncodeStartEntry(entry.schedule, entry.start), e.payload);
+      EXPECT_EQ(e.payload[0], 2) << "u8 schedule 2 = on demand, then the start";
+      std::vector<uint8_t> bad = e.payload;
+      bad[0] = 3;
+      EXPECT_EQ(DecodeStartEntry(bad).status().code(), StatusCode::kCorrupt);
     }
     if (e.type == uint8_t(VerifierEntry::kArrival)) {
       ASSERT_OK_AND_ASSIGN(const ArrivalEntry arrival, DecodeArrivalEntry(e.payload));
@@ -457,7 +467,7 @@ TEST(ProtocolStoreLog, EveryEntryOfBothLogsDecodesWithTheSchema) {
 // MessageJson shows it; leaves files by their header; anything else is MessageJson's.
 TEST(ProtocolInspect, StoreLogsLeavesFilesAndMessagesBecomeJson) {
   Parties t;
-  ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier));
+  ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier, EpochSchedule::kOnDemand));
   ASSERT_OK_AND_ASSIGN(const ProveOutcome proved, t.P().Prove(start, t.provider, t.poptions));
   t.clock.Advance(777);
   ASSERT_OK(t.V().ReceiveRecord(Serialize(proved.record), t.verifier));
@@ -472,6 +482,9 @@ TEST(ProtocolInspect, StoreLogsLeavesFilesAndMessagesBecomeJson) {
   EXPECT_EQ(v["entries"][1]["type"], "audit-plan");
   EXPECT_TRUE(v["entries"][1].contains("mean_gap_us"));
   EXPECT_FALSE(v["entries"][1].contains("message"));
+  EXPECT_EQ(v["entries"][3]["type"], "epoch-start");
+  EXPECT_EQ(v["entries"][3]["schedule"], "on-demand");
+  EXPECT_EQ(v["entries"][3]["message"]["type"], "epoch-start");
   EXPECT_EQ(v["entries"][4]["type"], "record-arrival");
   EXPECT_EQ(v["entries"][4]["arrival_us"], start.start_us + 777);
   EXPECT_EQ(v["entries"][4]["message"]["type"], "epoch-record");
@@ -484,7 +497,7 @@ TEST(ProtocolInspect, StoreLogsLeavesFilesAndMessagesBecomeJson) {
   EXPECT_EQ(p["role"], "provider");
   ASSERT_EQ(p["entries"].size(), 4u);
   EXPECT_EQ(p["entries"][3]["type"], "record");
-  EXPECT_EQ(p["entries"][3]["round_roots"].size(), t.lease.rounds_per_epoch);
+  EXPECT_EQ(p["entries"][3]["round_roots"].size(), EpochRounds(t.lease));
   EXPECT_EQ(p["entries"][3]["message"]["epoch_root"], ToHex(proved.record.epoch_root));
 
   // A torn tail is shown, not refused.
@@ -499,7 +512,7 @@ TEST(ProtocolInspect, StoreLogsLeavesFilesAndMessagesBecomeJson) {
   const nlohmann::json l = nlohmann::json::parse(ltext);
   EXPECT_EQ(l["type"], "leaves-file");
   EXPECT_EQ(l["epoch"], 0);
-  EXPECT_EQ(l["rounds"], t.lease.rounds_per_epoch);
+  EXPECT_EQ(l["rounds"], EpochRounds(t.lease));
   EXPECT_EQ(l["leaves_per_round"], LeavesPerRound(t.lease));
   EXPECT_EQ(l["lease_id"], ToHex(LeaseId(t.lease)));
 
@@ -511,7 +524,7 @@ TEST(ProtocolInspect, StoreLogsLeavesFilesAndMessagesBecomeJson) {
 
 TEST(ProtocolSessionRestart, CorruptedLogIsRefusedWithTheOffset) {
   Parties t;
-  ASSERT_TRUE(t.V().StartEpoch(t.verifier).ok());
+  ASSERT_TRUE(t.V().StartEpoch(t.verifier, EpochSchedule::kOnDemand).ok());
   const fs::path log = t.vdir.path() / "verifier.log";
   std::vector<uint8_t> b = ReadAll(log);
   b[30] ^= 0xff;  // inside the first frame (the lease)

@@ -27,9 +27,9 @@ using vcp::testing::MakeWorkload;
 // ---- the reference ----
 
 shared::PhiloxKey RefKey(const WorkloadParams& p) {
-  // SHA-256(u8 16 || "vcp.v1.input-key" || seed || u8 kind || u32 M || u32 N || u32 K), first 8 bytes LE.
+  // SHA-256(u8 16 || "vcp.v2.input-key" || seed || u8 kind || u32 M || u32 N || u32 K), first 8 bytes LE.
   std::vector<uint8_t> msg = {16};
-  const std::string tag = "vcp.v1.input-key";
+  const std::string tag = "vcp.v2.input-key";
   msg.insert(msg.end(), tag.begin(), tag.end());
   msg.insert(msg.end(), p.seed.begin(), p.seed.end());
   msg.push_back(static_cast<uint8_t>(p.kind));
@@ -66,20 +66,31 @@ std::vector<uint32_t> RefC(const WorkloadParams& p) {
   return c;
 }
 
+// Spec v2 leaf bytes, written field by field from docs/SPEC.md section 6.
 std::vector<uint8_t> RefLeaf(const WorkloadParams& p, const std::vector<uint32_t>& c, uint32_t tr, uint32_t tc) {
   ByteWriter w;
-  w.U8(1);
+  w.U8(2);  // spec version
+  w.U8(1);  // hash id: SHA-256
   w.U8(static_cast<uint8_t>(p.kind));
-  w.U16(static_cast<uint16_t>(p.tile));
+  w.U8(0);
+  w.U32(p.tile);
   w.U32(p.m);
   w.U32(p.n);
   w.U32(p.k);
+  w.Bytes(p.seed);
+  for (int i = 0; i < 11; ++i) w.U8(0);
+  for (uint32_t i = tr * p.tile; i < std::min(p.m, (tr + 1) * p.tile); ++i) {
+    for (uint32_t j = tc * p.tile; j < std::min(p.n, (tc + 1) * p.tile); ++j) {
+      const uint32_t v = c[uint64_t{i} * p.n + j];
+      if (p.kind == WorkloadKind::kInt8) {
+        w.U8(static_cast<uint8_t>(v & 0xff));  // C mod 2^8
+      } else {
+        w.U32(v);
+      }
+    }
+  }
   w.U32(tr);
   w.U32(tc);
-  w.Bytes(p.seed);
-  for (int i = 0; i < 7; ++i) w.U8(0);
-  for (uint32_t i = tr * p.tile; i < std::min(p.m, (tr + 1) * p.tile); ++i)
-    for (uint32_t j = tc * p.tile; j < std::min(p.n, (tc + 1) * p.tile); ++j) w.U32(c[uint64_t{i} * p.n + j]);
   return w.Take();
 }
 
@@ -224,21 +235,53 @@ INSTANTIATE_TEST_SUITE_P(
                       std::make_tuple(WorkloadKind::kFp32Ordered, 40u, 72u, 33u, 16u),
                       std::make_tuple(WorkloadKind::kFp32Ordered, 37u, 41u, 101u, 8u)));
 
-TEST(Workload, LeafHeaderLayout) {
-  const WorkloadParams p = MakeWorkload(WorkloadKind::kFp32Ordered, 40, 72, 33, 16);
-  const Tile t = TileAt(p, 14);  // last tile: tile row 2, tile col 4, 8 x 8 elements
-  EXPECT_EQ(t.tile_row, 2u);
-  EXPECT_EQ(t.tile_col, 4u);
-  EXPECT_EQ(t.rows, 8u);
-  EXPECT_EQ(t.cols, 8u);
-  const std::vector<uint32_t> words(64, 0xa1b2c3d4u);
-  const std::vector<uint8_t> leaf = LeafBytes(p, t, words);
-  ASSERT_EQ(leaf.size(), 63u + 64u * 4u);
-  const std::vector<uint8_t> head(leaf.begin(), leaf.begin() + 24);
-  EXPECT_EQ(ToHex(head), std::string("01") + "02" + "1000" + "28000000" + "48000000" + "21000000" + "02000000" + "04000000");
-  EXPECT_TRUE(std::equal(p.seed.begin(), p.seed.end(), leaf.begin() + 24));
-  for (int i = 56; i < 63; ++i) EXPECT_EQ(leaf[i], 0);
-  EXPECT_EQ(ToHex(std::vector<uint8_t>(leaf.begin() + 63, leaf.begin() + 67)), "d4c3b2a1") << "little-endian elements";
+TEST(Workload, LeafLayout) {
+  for (WorkloadKind kind : kWorkloadKinds) {
+    const WorkloadParams p = MakeWorkload(kind, 40, 72, 33, 16);
+    const Tile t = TileAt(p, 14);  // last tile: tile row 2, tile col 4, 8 x 8 elements
+    EXPECT_EQ(t.tile_row, 2u);
+    EXPECT_EQ(t.tile_col, 4u);
+    EXPECT_EQ(t.rows, 8u);
+    EXPECT_EQ(t.cols, 8u);
+    std::vector<uint32_t> words(64, 0xa1b2c3d4u);
+    words[1] = 0xffffff80u;  // int8: -128, low byte 0x80
+    const std::vector<uint8_t> leaf = LeafBytes(p, t, words);
+    const size_t e = kind == WorkloadKind::kInt8 ? 1 : 4;
+    ASSERT_EQ(leaf.size(), 63u + 64u * e + 8u);
+    const std::vector<uint8_t> head(leaf.begin(), leaf.begin() + 20);
+    EXPECT_EQ(ToHex(head), std::string("02") + "01" + (e == 1 ? "01" : "02") + "00" + "10000000" + "28000000" +
+                               "48000000" + "21000000");
+    EXPECT_TRUE(std::equal(p.seed.begin(), p.seed.end(), leaf.begin() + 20));
+    for (int i = 52; i < 63; ++i) EXPECT_EQ(leaf[i], 0);
+    if (e == 1) {
+      EXPECT_EQ(ToHex(std::vector<uint8_t>(leaf.begin() + 63, leaf.begin() + 66)), "d480d4") << "low bytes";
+    } else {
+      EXPECT_EQ(ToHex(std::vector<uint8_t>(leaf.begin() + 63, leaf.begin() + 67)), "d4c3b2a1") << "little-endian";
+    }
+    EXPECT_EQ(ToHex(std::vector<uint8_t>(leaf.end() - 8, leaf.end())), "0200000004000000") << "tile row, col last";
+    // The first 64 bytes of 0x00 || leaf are the same for every tile of the tree.
+    const std::vector<uint8_t> other = LeafBytes(p, TileAt(p, 0), std::vector<uint32_t>(256, 1));
+    EXPECT_TRUE(std::equal(leaf.begin(), leaf.begin() + 63, other.begin()));
+  }
+}
+
+// int8 leaves commit C mod 2^8 only: two C that agree in every low byte give the same leaves, and one that differs
+// in one low byte changes exactly its leaf.
+TEST(Workload, Int8LeavesCommitTheLowByte) {
+  const WorkloadParams p = MakeWorkload(WorkloadKind::kInt8, 40, 72, 33, 16);
+  std::vector<uint32_t> c = EngineC(p, 1);
+  std::vector<Hash32> base(TileGridOf(p).leaf_count()), high(base.size()), low(base.size());
+  ASSERT_OK(HashLeaves(p, c, base, 1));
+  std::vector<uint32_t> c2 = c;
+  c2[100] += 0x100;
+  ASSERT_OK(HashLeaves(p, c2, high, 1));
+  EXPECT_EQ(high, base);
+  c2[100] += 1;
+  ASSERT_OK(HashLeaves(p, c2, low, 1));
+  EXPECT_NE(low[1], base[1]);  // element 100 = row 1, column 28: tile (0, 1), leaf 1
+  int differing = 0;
+  for (size_t i = 0; i < base.size(); ++i) differing += low[i] != base[i];
+  EXPECT_EQ(differing, 1);
 }
 
 TEST(Workload, DamagedElementIsCaughtOnlyInItsTile) {
@@ -370,7 +413,7 @@ TEST(Engine, BackendSelection) {
   // Why CUDA can or cannot run here, as the loader and the probe say it.
   auto cuda_stages = CudaBackend();
   Result<DeviceInfo> cuda_probe =
-      cuda_stages.ok() ? (*cuda_stages)->probe() : Result<DeviceInfo>(cuda_stages.status());
+      cuda_stages.ok() ? (*cuda_stages)->probe(0) : Result<DeviceInfo>(cuda_stages.status());
   ASSERT_OK_AND_ASSIGN(DeviceInfo automatic, SelectBackend(RunOptions{}));
   auto cuda = SelectBackend(RunOptions{.backend = BackendChoice::kCuda});
   if (cuda_probe.ok()) {

@@ -33,7 +33,7 @@ class BeaconSource {
 };
 
 // A text file (tests and air-gapped deployments), one entry per line:
-//   vcp-beacon-v1 NAME GENESIS_US PERIOD_US
+//   vcp-beacon-v2 NAME GENESIS_US PERIOD_US
 //   ROUND HEX64
 //   ...
 // Rounds may appear in any order but at most once. A round is published once its line exists.

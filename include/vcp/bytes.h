@@ -73,7 +73,7 @@ class ByteWriter {
 
 // Reads fixed-width little-endian fields; every read checks the remaining length. A read past the end fails with
 // kCorrupt: "<what> is truncated: <field> needs 8 bytes at offset 127 but only 3 remain"; `field` names the
-// field when the caller knows it ("epoch_deadline_us"), else the message says "a u64 field".
+// field when the caller knows it ("slack_ppm"), else the message says "a u64 field".
 class ByteReader {
  public:
   // `what` names the message being parsed in error messages ("proof file").

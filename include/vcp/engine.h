@@ -1,17 +1,22 @@
 // vcp/engine.h: run a workload on a backend (CPU engine or CUDA), commit its output, open tiles, and check
-// openings on the CPU from the seed alone.
+// openings on the CPU from the seed alone; list the devices a backend can see, with their evidence.
 //
 // Ownership: RunWorkload returns a Commitment that owns the committed tree (host memory for the CPU backend,
-// device memory for CUDA) until it is destroyed. Thread safety: a Commitment may be opened from several threads;
-// RunWorkload may be called concurrently (each call owns its buffers). Errors: Status / Result; an unusable
-// backend is kUnavailable with the reason, an impossible shape kInvalidArgument, a device failure kInternal with
-// the CUDA error text. Nothing throws and nothing exits.
+// device memory for CUDA, on the GPU that ran it) until it is destroyed; DeviceInfo and ListDevices' vector are
+// plain values. Thread safety: a Commitment may be opened and destroyed from any thread, from several at once;
+// RunWorkload, SelectBackend and ListDevices may be called concurrently (each run owns its buffers and, on CUDA,
+// its stream on its own GPU), so D threads with RunOptions::device = 0..D-1 run D GPUs at the same time. A CUDA
+// run or Commitment call makes its GPU the calling thread's current CUDA device (cudaSetDevice) and leaves it so.
+// Errors: Status / Result; an unusable backend is kUnavailable with the reason, an impossible shape or a device
+// ordinal outside the visible GPUs kInvalidArgument (naming the ordinals allowed), a device failure kInternal
+// with the CUDA error text. Nothing throws and nothing exits.
 //
 // The CUDA backend is a plugin, libvcp_cuda.so, loaded on first use (next to the executable's ../lib/, or
 // $VCP_CUDA_PLUGIN); libvcp itself links no CUDA library. Without the plugin, the NVIDIA driver or a usable GPU,
 // kAuto runs on the CPU and DeviceInfo::selection_note says why (docs/CUDA.md lists the reasons).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -33,16 +38,30 @@ Result<BackendChoice> ParseBackendChoice(std::string_view name);  // "auto", "cp
 struct RunOptions {
   BackendChoice backend = BackendChoice::kAuto;  // VCP_BACKEND=cpu|cuda overrides kAuto
   int threads = 0;                               // CPU threads; 0 = all hardware threads
+  int device = 0;  // CUDA device ordinal (CUDA_VISIBLE_DEVICES numbering, the index in ListDevices); the CPU
+                   // backend ignores it. Negative is refused everywhere.
 };
 
+// What a backend can read about one device: the run's description and the evidence an epoch record carries
+// (informative: nothing here is proven; see docs/PROTOCOL.md). Fields a backend cannot read stay 0 / empty.
 struct DeviceInfo {
   std::string backend;         // "cpu" or "cuda"
-  std::string name;            // CPU model or GPU name
-  int compute_units = 0;       // threads used, or SM count
-  std::string driver_version;  // CUDA only
-  std::string runtime_version; // CUDA only
+  std::string name;            // CPU model (from /proc/cpuinfo) or GPU name
+  int ordinal = 0;             // CUDA device ordinal (index in ListDevices); 0 for the CPU
+  int compute_units = 0;       // CPU: threads a run uses (ListDevices: hardware threads); CUDA: SM count
+  std::array<uint8_t, 16> uuid{};    // CUDA: the GPU's UUID (nvidia-smi's GPU-xxxxxxxx-...); CPU: all zero
+  std::string pci_bus_id;      // CUDA: "domain:bus:device.function" in hex, "0000:1b:00.0"; CPU: empty
+  uint64_t memory_bytes = 0;   // CUDA: global memory; CPU: 0
+  uint32_t max_clock_khz = 0;         // CUDA: maximum SM clock, kHz
+  uint32_t max_memory_clock_khz = 0;  // CUDA: maximum memory clock, kHz
+  int compute_capability_major = 0, compute_capability_minor = 0;  // CUDA: 9.0 for Hopper
+  int driver_version_number = 0;   // CUDA's integer: 12040 = 12.4 (cudaDriverGetVersion); CPU: 0
+  int runtime_version_number = 0;  // the CUDA runtime the plugin runs with (cudaRuntimeGetVersion); CPU: 0
+  std::string driver_version;      // "12.4", formatted from driver_version_number; empty for the CPU
+  std::string runtime_version;     // formatted from runtime_version_number; empty for the CPU
   std::string selection_note;  // why this backend was chosen, one line: "CPU engine (auto: no NVIDIA driver
-                               // (libcuda.so.1 not found))", "CUDA backend (--backend cuda)", ...
+                               // (libcuda.so.1 not found))", "CUDA backend (--backend cuda)", ...; empty in
+                               // ListDevices' entries
 };
 
 struct RunTimings {
@@ -63,8 +82,17 @@ class Commitment {
   virtual Result<std::vector<Hash32>> LeafHashes() const = 0;
 };
 
-// Resolves kAuto / VCP_BACKEND to the backend that will run, with the reason, without running anything.
+// Resolves kAuto / VCP_BACKEND to the backend that will run, with the reason, and describes the device
+// options.device names (CUDA) without running anything. With kAuto a GPU ordinal outside the visible GPUs is
+// kInvalidArgument, not a silent fall-back to the CPU; with no GPU at all kAuto runs on the CPU.
 Result<DeviceInfo> SelectBackend(const RunOptions& options);
+
+// Every device of a backend, for a provider that runs one thread per device and for the record's evidence.
+// kCuda: every visible GPU, index = ordinal (also one vcp cannot run on: compute capability below 8.0, which
+// RunWorkload refuses), kUnavailable with the reason when there is none (no plugin, no driver, no GPU). kCpu: one
+// entry, the host CPU, compute_units = hardware threads. kAuto: the backend SelectBackend resolves to
+// (VCP_BACKEND included). Entries have no selection_note.
+Result<std::vector<DeviceInfo>> ListDevices(BackendChoice backend);
 
 Result<std::unique_ptr<Commitment>> RunWorkload(const WorkloadParams& params, const RunOptions& options);
 

@@ -1,10 +1,15 @@
-// vcp/epoch.h: one epoch of a lease, both roles, without storage: the provider runs and commits R rounds and
-// answers a challenge; the verifier checks the record and the response and names the first thing found wrong
-// (docs/PROTOCOL.md sections 6 and 7). vcp/lease_session.h wraps these with the crash-safe stores.
+// vcp/epoch.h: one epoch of a lease, both roles, without storage: the provider runs the lease's D devices at once,
+// R rounds each, commits the D x R round roots and answers a challenge; the verifier checks the record and the
+// response and names the first thing found wrong (docs/PROTOCOL.md sections 6, 7 and 9). vcp/lease_session.h wraps
+// these with the crash-safe stores.
+//
+// Rounds are numbered device-major everywhere below: epoch round q = d x R + r is round r of device d, with seed
+// RoundWorkload(lease, start, q).
 //
 // Ownership: values in, values out; RoundLeafSource callbacks are borrowed for the duration of the call.
-// Thread safety: reentrant. Errors: the provider side returns Status (engine failures, a challenge that does
-// not belong to the record); the verifier side never fails, it returns a Finding with a Reason.
+// Thread safety: reentrant; RunEpochRounds runs one thread per device. Errors: the provider side returns Status
+// (engine failures, fewer devices than the lease names, a challenge that does not belong to the record); the
+// verifier side never fails, it returns a Finding with a Reason.
 #pragma once
 
 #include <cstdint>
@@ -25,38 +30,48 @@ namespace vcp {
 // ---------------------------------------------------------------------------------------------------------------
 // Provider.
 
-// The leaf hashes of every round of an epoch, [round][leaf] in leaf order: what the provider keeps (in memory or
-// in a leaves file) to answer any challenge without recomputing.
+// The leaf hashes of every round of an epoch, [q][leaf] in leaf order (D x R rounds): what the provider keeps (in
+// memory or in a leaves file) to answer any challenge without recomputing.
 using EpochLeaves = std::vector<std::vector<Hash32>>;
 
+// What the record says about a device, from what the engine read of it (name, UUID, PCI bus id, memory, compute
+// units, clocks, compute capability, driver and runtime versions; CPU: model and the threads it was given). Text is
+// made printable ASCII and cut to the record's limits.
+DeviceEvidence EvidenceOf(const DeviceInfo& device);
+
 struct EpochRun {
-  EpochLeaves leaves;  // R x LeavesPerRound
-  DeviceInfo device;   // the backend that ran the rounds
+  EpochLeaves leaves;                    // D x R rounds, q order, each LeavesPerRound hashes
+  std::vector<DeviceEvidence> devices;   // D entries, device order: what ran each device's rounds
 };
 
-// Runs the R rounds of an epoch on the engine (RoundWorkload(lease, start, r) for r = 0..R-1) and collects each
-// round's leaf hashes.
+// Runs the epoch: the lease's D devices at the same time, one thread each, device d running its R rounds
+// (RoundWorkload(lease, start, d x R + r) for r = 0..R-1) one after another. The backend is options.backend as
+// SelectBackend resolves it. CUDA: device d runs on GPU ordinal d (RunOptions::device); fewer visible GPUs than D
+// is kUnavailable ("the lease names 8 devices; this machine has 1 CUDA device"). CPU: D simulated devices (tests
+// and the demo), the threads (options.threads, 0 = all hardware threads) split evenly between them, at least one
+// each. The first failing device's error is returned.
 Result<EpochRun> RunEpochRounds(const Lease& lease, const EpochStart& start, const RunOptions& options);
 
 struct EpochCommit {
   EpochRecord record;               // signed
-  std::vector<Hash32> round_roots;  // R
+  std::vector<Hash32> round_roots;  // D x R, q order
 };
 
-// Commits an epoch: builds each round's tree from its leaf hashes and the epoch tree over the round roots, and
-// signs the record. `leaves` is R x LeavesPerRound; times are the provider's own clock (informative).
+// Commits an epoch: builds each round's tree from its leaf hashes and the epoch tree over the D x R round roots,
+// and signs the record with one evidence entry per device. `leaves` is (D x R) x LeavesPerRound and `devices` has D
+// entries (kInvalidArgument otherwise); times are the provider's own clock (informative).
 Result<EpochCommit> CommitEpoch(const Lease& lease, const EpochStart& start, const EpochLeaves& leaves,
-                                const std::string& device, uint64_t provider_start_us, uint64_t provider_end_us,
-                                const SecretKey& provider_key);
+                                std::span<const DeviceEvidence> devices, uint64_t provider_start_us,
+                                uint64_t provider_end_us, const SecretKey& provider_key);
 
-// Supplies one round's leaf hashes when the provider answers a challenge: from memory, from the leaves file, or
-// by recomputing the round (RecomputeRoundLeaves).
+// Supplies one epoch round's leaf hashes (round = q) when the provider answers a challenge: from memory, from the
+// leaves file, or by recomputing the round (RecomputeRoundLeaves, on whichever device `options` names).
 using RoundLeafSource = std::function<Result<std::vector<Hash32>>(uint32_t round)>;
 Result<std::vector<Hash32>> RecomputeRoundLeaves(const Lease& lease, const EpochStart& start, uint32_t round,
                                                  const RunOptions& options);
 
-// Builds and signs the response to `challenge` for a committed record. round_roots are the R roots of the
-// record. Fails (kInvalidArgument) when a supplied round's leaves do not hash to its committed root.
+// Builds and signs the response to `challenge` for a committed record. round_roots are the D x R roots of the
+// record, q order. Fails (kInvalidArgument) when a supplied round's leaves do not hash to its committed root.
 Result<EpochResponse> BuildResponse(const Lease& lease, const EpochRecord& record, std::span<const Hash32> round_roots,
                                     const ChallengeValue& challenge, const RoundLeafSource& leaves,
                                     const SecretKey& provider_key);
@@ -88,7 +103,9 @@ struct RecordCheck {
 };
 
 // Checks a record against the epoch the verifier issued, in this order: parses, lease, signature, epoch index,
-// beacon, chain link, rounds and operations, deadline (arrival_us - start.start_us <= lease deadline).
+// beacon, chain link, devices D, rounds R and operations (kWrongParameters), the verifier's clock (arrival_us <
+// start.start_us: kVoidClock, the epoch cannot be timed), deadline (arrival_us - start.start_us <=
+// EpochDeadlineUs(lease), else kLate).
 RecordCheck CheckRecord(const Lease& lease, const EpochStart& start, uint64_t arrival_us,
                         std::span<const uint8_t> record_bytes);
 

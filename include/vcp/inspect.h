@@ -16,9 +16,9 @@ namespace vcp {
 
 // Pretty-printed JSON (2-space indent), one object with a "type" member:
 //   store log:   {"type": "store-log", "role": "provider"|"verifier", "entries": [{"offset", "type", "bytes",
-//                 ...decoded fields ("arrival_us", "round_roots", "schedule_seed", "mean_gap_us"), "message":
-//                 {MessageJson of the carried message}}], "torn_tail": bool, "recovery": "..."}
-//   leaves file: {"type": "leaves-file", "lease_id", "epoch", "rounds", "leaves_per_round", "bytes"}
+//                 ...decoded fields ("arrival_us", "round_roots", "schedule_seed", "mean_gap_us", "schedule"),
+//                 "message": {MessageJson of the carried message}}], "torn_tail": bool, "recovery": "..."}
+//   leaves file: {"type": "leaves-file", "lease_id", "epoch", "rounds" (D x R), "leaves_per_round", "bytes"}
 //   otherwise:   MessageJson(bytes)
 // Text that is not valid UTF-8 (a device name) is replaced, never refused.
 Result<std::string> InspectJson(std::span<const uint8_t> bytes);

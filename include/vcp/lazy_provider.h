@@ -1,12 +1,12 @@
 // vcp/lazy_provider.h: the one deliberate cheat in the code base, a provider that skips part of an epoch's work,
-// simulated at the leaf-hash level so `vcp demo --cheat`, the lease driver and the tests can show it is caught
-// at the rate docs/PROTOCOL.md section 8 predicts, (1 - skipped share)^k per epoch.
+// simulated at the leaf-hash level so `vcp demo --cheat`, the lease driver and the tests can show it is caught at the
+// rate docs/PROTOCOL.md section 8 predicts, (1 - skipped share)^k per epoch.
 //
-// Of an epoch's R x LeavesPerRound positions the lazy provider "computes" a seeded choice of `computed` and puts
-// the leaf hash of a garbage tile everywhere else, as a provider that never ran those tiles would have to. The
-// choice is a Fisher-Yates shuffle of the positions drawn from std::mt19937_64(seed) (index rng() % (i + 1), whose
-// output the C++ standard fixes), so it is the same on every platform, and LazyComputedMask predicts exactly
-// which positions a verifier may sample without catching it.
+// Of an epoch's D x R x LeavesPerRound positions (every device's rounds, epoch-round order) the lazy provider
+// "computes" a seeded choice of `computed` and puts the leaf hash of a garbage tile everywhere else, as a provider that
+// never ran those tiles would have to. The choice is a Fisher-Yates shuffle of the positions drawn from
+// std::mt19937_64(seed) (index rng() % (i + 1), whose output the C++ standard fixes), so it is the same on every
+// platform, and LazyComputedMask predicts exactly which positions a verifier may sample without catching it.
 //
 // Ownership: values in, values out. Thread safety: reentrant. Errors: none; the functions are total (computed is
 // clamped to the number of positions).
@@ -23,10 +23,11 @@ namespace vcp {
 // x total).
 uint64_t ComputedPositions(uint64_t total, double fraction);
 
-// mask[round * leaves_per_round + leaf] is true for the `computed` positions of `total` that seed chooses.
+// mask[q * leaves_per_round + leaf] (q the epoch round) is true for the `computed` positions of `total` that seed
+// chooses.
 std::vector<bool> LazyComputedMask(uint64_t total, uint64_t computed, uint64_t seed);
 
-// `honest` (R x leaves per round) with every position outside LazyComputedMask(R x leaves, computed, seed)
+// `honest` ((D x R) x leaves per round) with every position outside LazyComputedMask(D x R x leaves, computed, seed)
 // replaced by MerkleLeafHash(TaggedHash("vcp.lazy.garbage-tile", seed || u64 position)).
 EpochLeaves SimulateLazyLeaves(const EpochLeaves& honest, uint64_t computed, uint64_t seed);
 

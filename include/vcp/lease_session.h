@@ -41,10 +41,6 @@ namespace vcp {
 // the message (it may not come from the provider, or belongs to another epoch), leaving the epoch open.
 bool FailureClosesEpoch(Reason reason);
 
-// The device text a record carries for the backend that ran its rounds: "cpu: <model> (8 threads)",
-// "cuda: <GPU> (132 SMs), driver 12.4".
-std::string DescribeDevice(const DeviceInfo& device);
-
 // ---------------------------------------------------------------------------------------------------------------
 
 // Where Respond found the leaf hashes of the sampled rounds.
@@ -97,10 +93,11 @@ class ProviderSession {
   // lease, for an epoch already passed, or chained to a record this provider never made.
   Result<ProveOutcome> Prove(const EpochStart& start, const SecretKey& key, const ProverOptions& options);
   // Commits leaf hashes computed elsewhere (another engine, or SimulateLazyLeaves in vcp/lazy_provider.h) with
-  // the same checks and logging as Prove; `seconds` in the outcome is the time spent committing.
-  Result<ProveOutcome> ProveFromLeaves(const EpochStart& start, EpochLeaves leaves, const std::string& device,
-                                       uint64_t provider_start_us, uint64_t provider_end_us, const SecretKey& key,
-                                       bool keep_leaves);
+  // the same checks and logging as Prove; `leaves` is (D x R) x LeavesPerRound and `devices` the D evidence entries.
+  // `seconds` in the outcome is the time spent committing.
+  Result<ProveOutcome> ProveFromLeaves(const EpochStart& start, EpochLeaves leaves,
+                                       std::vector<DeviceEvidence> devices, uint64_t provider_start_us,
+                                       uint64_t provider_end_us, const SecretKey& key, bool keep_leaves);
 
   // Interactive mode: answers the verifier's signed challenge. Idempotent for the same challenge.
   Result<RespondOutcome> Respond(const Challenge& challenge, const SecretKey& key, const ProverOptions& options);
@@ -125,7 +122,7 @@ class ProviderSession {
   Status CheckStart(const EpochStart& start) const;
   // Checks and logs a new start; returns the epoch's state (an existing one for a start seen before).
   Result<EpochState*> Begin(const EpochStart& start);
-  Result<ProveOutcome> Finish(EpochState& state, EpochLeaves leaves, const std::string& device,
+  Result<ProveOutcome> Finish(EpochState& state, EpochLeaves leaves, std::span<const DeviceEvidence> devices,
                               uint64_t provider_start_us, uint64_t provider_end_us, const SecretKey& key,
                               bool keep_leaves);
   Result<RespondOutcome> Answer(EpochState& state, const ChallengeValue& challenge, const SecretKey& key,
@@ -153,6 +150,7 @@ struct VerifierOptions {
 
 // The verifier's view of one epoch, rebuilt from its log on Open.
 struct VerifierEpoch {
+  EpochSchedule schedule = EpochSchedule::kOnDemand;  // the verifier's own knowledge, logged with the start
   EpochStart start;
   std::optional<EpochRecord> record;  // the authentic record, once it arrived
   uint64_t arrival_us = 0;
@@ -197,13 +195,29 @@ class VerifierSession {
   // The audit times of this lease (secret schedule) and the first one at or after now_us (0 when none is left).
   std::vector<uint64_t> AuditTimes() const;
   uint64_t NextAuditUs(uint64_t now_us) const;
+  // The audit time the next scheduled epoch answers to: the first audit time after the last epoch's start (the
+  // lease start when none started yet); 0 when the schedule has none left. StartEpoch(kScheduled) is allowed once
+  // the clock reaches it; `vcp epoch start --wait` sleeps until then.
+  uint64_t ScheduledStartUs() const;
 
   // Checks the provider's signature over this lease and records the acceptance.
   [[nodiscard]] Status AddAcceptance(const LeaseAcceptance& acceptance);
-  // Issues the next epoch with a fresh beacon. An open epoch without a record is handed out again while its
-  // deadline has not passed (so a restart resumes it); otherwise it is first closed: missed when no record
-  // arrived, no-response when its record is still awaiting a valid response.
-  Result<EpochStart> StartEpoch(const SecretKey& key);
+  // Issues the next epoch with a fresh beacon. kScheduled only when an audit time has come since the last epoch
+  // started (ScheduledStartUs() != 0 and <= now): otherwise kInvalidArgument naming the next audit time (wait for it,
+  // or start on demand); only scheduled epochs enter the availability bound. kOnDemand at any time. An open epoch
+  // without a record is handed out again while its deadline has not passed, whatever `schedule` asks (so a restart
+  // resumes it; epochs().back().schedule says which it is); otherwise it is first closed: missed when no record
+  // arrived, no-response when its record is still awaiting a valid response. A refused call logs nothing.
+  Result<EpochStart> StartEpoch(const SecretKey& key, EpochSchedule schedule);
+  // Closes the open epoch void: neither a pass nor a failure, because the verifier could not time it. void_reason
+  // is kVoidVerifierDown (the verifier was not running over the deadline), kVoidClock (its clock went backwards)
+  // or kVoidBeaconUnavailable (beacon mode: the beacon round never came); `detail` (may be empty) is added to the
+  // verdict's explanation. Allowed only once the open epoch's deadline has passed (or the clock is before its
+  // start, for kVoidClock), and only when no record arrival was logged, except kVoidBeaconUnavailable in beacon
+  // mode while VerifierOptions::beacon reports the epoch's round unavailable. kInvalidArgument otherwise, naming
+  // the rule. A record arriving before the epoch's start on the verifier's clock is voided kVoidClock by
+  // ReceiveRecord itself.
+  Result<Verdict> VoidEpoch(Reason void_reason, std::string detail, const SecretKey& key);
   // Notes the arrival time on the verifier's clock and checks the record against the open epoch. The same record
   // again returns the same challenge (already_received), issuing it first when a crash came between logging the
   // record's arrival and logging its challenge; a different second record is kRejected.
@@ -214,6 +228,7 @@ class VerifierSession {
   // (already_given). kInvalidArgument when no epoch awaits a response, and when the open epoch's challenge was
   // never issued (a crash after the record's arrival was logged: receive the record again to issue it).
   Result<ResponseOutcome> ReceiveResponse(std::span<const uint8_t> response_bytes, const SecretKey& key);
+  // SummarizeLease over the closed epochs, with each record's device evidence.
   LeaseReport Report(uint64_t now_us, double confidence = 0.95) const;
 
   VerifierSession(VerifierSession&&) = default;

@@ -67,9 +67,9 @@ Result<MultiProof> ProveMulti(const MerkleTree& tree, std::span<const uint64_t> 
 // leaf_hashes holds the hashes of proof.indices, in that order.
 [[nodiscard]] Status VerifyMulti(const MultiProof& proof, std::span<const Hash32> leaf_hashes, const Hash32& root);
 
-// Serialization (docs/SPEC.md section 7.4): magic "VCPM", u8 version 1, u64 tree size, u32 count, count x u64
-// indices, u32 hash count, hashes. Parsing rejects wrong magic, version, lengths, unsorted indices and trailing
-// bytes.
+// Serialization (docs/SPEC.md section 7.4): magic "VCPM", u8 version 2, u8 hash id 1 (SHA-256), u64 tree size,
+// u32 count, count x u64 indices, u32 hash count, hashes. Parsing rejects wrong magic, version, hash id, lengths,
+// unsorted indices and trailing bytes.
 std::vector<uint8_t> SerializeMultiProof(const MultiProof& proof);
 Result<MultiProof> ParseMultiProof(std::span<const uint8_t> bytes);
 

@@ -7,23 +7,29 @@
 //
 // Shape: one object; "type" first (MessageTypeName, or "multiproof"), then the fields in wire order (the magic and
 // version are left out), then values derived from the message alone:
-//   lease            mode, nonce, verifier_key, provider_key, workload {kind, m, n, k, tile}, rounds_per_epoch,
-//                    samples_per_epoch, epoch_deadline_us, claimed_ops_per_second, start_us, end_us,
-//                    beacon {genesis_us, period_us, name} (zero and "" in interactive mode), verifier_signature;
-//                    derived lease_id, operations_per_epoch
+//   lease            mode, nonce, verifier_key, provider_key, workload {kind, m, n, k, tile}, devices,
+//                    rounds_per_epoch, samples_per_epoch, claimed_ops_per_second_per_device, slack_ppm,
+//                    network_allowance_us, start_us, end_us, beacon {genesis_us, period_us, name} (zero and "" in
+//                    interactive mode), verifier_signature; derived lease_id, operations_per_device (W = R x 2MNK),
+//                    operations_per_epoch (D x W), compute_time_us (t_c), deadline_us,
+//                    guaranteed_ops_per_second_per_device (rate / (1 + slack), a JSON float)
 //   lease-acceptance lease_id, accepted_us, provider_signature
 //   epoch-start      lease_id, epoch, beacon, prev_record, start_us, verifier_signature; derived epoch_seed
-//   epoch-record     lease_id, epoch, beacon, prev_record, rounds, epoch_root, operations, provider_start_us,
-//                    provider_end_us, device, provider_signature; derived record_hash
+//   epoch-record     lease_id, epoch, beacon, prev_record, device_count (D), rounds, epoch_root, operations,
+//                    provider_start_us, provider_end_us, devices [{backend, name, uuid, pci_bus_id, memory_bytes,
+//                    compute_units, max_clock_khz, max_memory_clock_khz, compute_capability_major,
+//                    compute_capability_minor, driver_version, runtime_version}], provider_signature; derived
+//                    record_hash
 //   challenge        lease_id, epoch, record_hash, randomness, verifier_signature
 //   epoch-response   lease_id, epoch, record_hash, challenge {kind, beacon_round, value},
 //                    rounds [{round, root, hashes [...]}], epoch_hashes [...], provider_signature
-//   verdict          lease_id, epoch, record_hash, reason, start_us, arrival_us, operations, detail,
-//                    verifier_signature; derived verdict ("pass" or "fail")
+//   verdict          lease_id, epoch, record_hash, schedule, reason, start_us, arrival_us, operations, detail,
+//                    verifier_signature; derived verdict ("pass", "fail" or "void": OutcomeOf)
 //   multiproof       tree_size, indices [...], hashes [...]
 // Hashes, keys and signatures are lower-case hex strings; integers are JSON numbers (times in microseconds since
 // the Unix epoch); enums are their names: mode "interactive" | "beacon", workload kind "int8" | "fp32-ordered",
-// challenge kind "verifier-randomness" | "beacon", reason ReasonName ("pass", "tile-mismatch", ...). Text is
+// challenge kind "verifier-randomness" | "beacon", device backend "cpu" | "cuda", schedule "scheduled" |
+// "on-demand", reason ReasonName ("pass", "tile-mismatch", "void-clock", ...); a device UUID is 32 hex digits. Text is
 // cut to its wire maximum as Serialize cuts it; bytes that are not UTF-8 become U+FFFD.
 //
 // Text is pretty-printed with a 2-space indent and no trailing newline.

@@ -1,22 +1,27 @@
 // vcp/protocol.h: the lease protocol's messages, their canonical bytes and signatures, and every value derived
-// from them (docs/PROTOCOL.md, protocol version 1).
+// from them (docs/PROTOCOL.md, protocol version 2).
 //
 //   verifier                                   provider
-//   Lease (signed)                    ---->
+//   Lease (signed; D devices, R rounds, rate)  ---->
 //                                     <----    LeaseAcceptance (signed)
-//   EpochStart (signed, fresh beacon) ---->    runs R rounds seeded from the beacon
-//                                     <----    EpochRecord (signed; epoch root over the R round roots)
+//   EpochStart (signed, fresh beacon) ---->    runs R rounds on each of the D devices, seeded from the beacon
+//                                     <----    EpochRecord (signed; epoch root over the D x R round roots,
+//                                              device evidence)
 //   Challenge (signed randomness)     ---->    (interactive mode; beacon mode uses a public beacon value instead)
 //                                     <----    EpochResponse (signed; k sampled tiles: roots and multiproofs)
 //   Verdict (signed)
 //
 // Every message is: 4-byte ASCII magic, u8 protocol version, fixed-width little-endian fields, then (where
-// signed) a 64-byte Ed25519 signature over TaggedHash("vcp.v1.sig.<message>", every byte before it).
+// signed) a 64-byte Ed25519 signature over TaggedHash("vcp.v2.sig.<message>", every byte before it).
+//
+// Epoch rounds: an epoch has D x R rounds, numbered device-major: epoch round q = d x R + r is round r of device d.
+// Every `round` below (SamplePosition, RoundOpening, the epoch tree's leaves) is an epoch round q.
 //
 // Ownership: messages are plain values. Thread safety: all functions are reentrant. Errors: parsing returns
 // kCorrupt naming the message, the field and what is allowed; signature checks return kRejected naming the key.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -30,7 +35,7 @@
 
 namespace vcp {
 
-constexpr uint8_t kProtocolVersion = 1;
+constexpr uint8_t kProtocolVersion = 2;
 
 enum class LeaseMode : uint8_t { kInteractive = 1, kBeacon = 2 };
 std::string_view LeaseModeName(LeaseMode mode);  // "interactive" or "beacon"
@@ -46,8 +51,15 @@ constexpr uint32_t kMinSamplesInteractive = 40;
 constexpr uint32_t kMinSamplesBeacon = 80;
 constexpr uint32_t kMaxSamples = 4096;
 constexpr uint32_t kMaxRounds = 1u << 16;
-constexpr uint64_t kMaxPositionsPerEpoch = uint64_t{1} << 62;  // R * leaves per round
-constexpr size_t kMaxDeviceBytes = 1024;
+constexpr uint64_t kMaxPositionsPerEpoch = uint64_t{1} << 62;  // D x R x leaves per round
+constexpr uint32_t kMaxDevices = 16;                            // D: devices one lease names
+// The deadline is the compute time at the claimed rate plus `slack` of it (section 5). The slack bounds how far
+// below the claimed rate a passing provider may be: it proves at least rate / (1 + slack). 1.0 proves half.
+constexpr uint32_t kDefaultSlackPpm = 250000;  // 0.25
+constexpr uint32_t kMaxSlackPpm = 1000000;     // 1.0
+constexpr uint64_t kMinComputeUs = 1000;       // an epoch shorter than 1 ms at the claimed rate is too short to time
+constexpr size_t kMaxDeviceNameBytes = 255;
+constexpr size_t kMaxPciBusIdBytes = 32;
 constexpr size_t kMaxBeaconNameBytes = 255;
 constexpr size_t kMaxDetailBytes = 4096;
 constexpr uint64_t kMaxMessageBytes = uint64_t{64} << 20;
@@ -63,16 +75,19 @@ uint32_t MinSamples(LeaseMode mode);
 // ---------------------------------------------------------------------------------------------------------------
 // Messages.
 
+// The epoch deadline is not a field: it follows from the rate, R, the workload and the slack (EpochDeadlineUs).
 struct Lease {
   LeaseMode mode = LeaseMode::kInteractive;
   Hash32 nonce{};  // fresh verifier randomness: makes every lease id unique
   PublicKey verifier_key{}, provider_key{};
   WorkloadParams workload;         // kind, m, n, k, tile; the seed is not part of the lease (rounds derive their own)
-  uint32_t rounds_per_epoch = 0;   // R
+  uint8_t devices = 1;             // D: devices that each run R rounds per epoch, 1..kMaxDevices
+  uint32_t rounds_per_epoch = 0;   // R: rounds per device per epoch
   uint32_t samples_per_epoch = 0;  // k
-  uint64_t epoch_deadline_us = 0;  // epoch start to record arrival, on the verifier's clock
-  uint64_t claimed_ops_per_second = 0;  // the throughput class the provider sells
-  uint64_t start_us = 0, end_us = 0;    // the lease period, microseconds since the Unix epoch
+  uint64_t claimed_ops_per_second_per_device = 0;  // the throughput class the provider sells, per device
+  uint32_t slack_ppm = kDefaultSlackPpm;           // deadline margin over the compute time, parts per million
+  uint64_t network_allowance_us = 0;  // the part of the slack margin promised to the network round trip, us
+  uint64_t start_us = 0, end_us = 0;  // the lease period, microseconds since the Unix epoch
   // Beacon mode only (empty / zero in interactive mode): the public beacon source and its round schedule;
   // round r is published at beacon_genesis_us + r * beacon_period_us.
   std::string beacon_name;
@@ -95,16 +110,39 @@ struct EpochStart {
   Signature verifier_signature{};
 };
 
+enum class DeviceBackend : uint8_t { kCpu = 1, kCuda = 2 };
+std::string_view DeviceBackendName(DeviceBackend backend);  // "cpu" or "cuda"
+
+// What the backend reads about one device (section 4.4). Signed but informative: the provider could lie; only the
+// deadline proves throughput. Text is printable ASCII.
+struct DeviceEvidence {
+  DeviceBackend backend = DeviceBackend::kCpu;
+  std::string name;                // CPU model or GPU name, at most kMaxDeviceNameBytes
+  std::array<uint8_t, 16> uuid{};  // all zero when the backend has none (CPU)
+  std::string pci_bus_id;          // "0000:1b:00.0", at most kMaxPciBusIdBytes, no spaces; empty for CPU
+  uint64_t memory_bytes = 0;       // GPU global memory; CPU: 0
+  uint32_t compute_units = 0;      // SM count; CPU: threads given to this device
+  uint32_t max_clock_khz = 0, max_memory_clock_khz = 0;  // 0 when unknown
+  uint8_t compute_capability_major = 0, compute_capability_minor = 0;  // 0.0 for CPU
+  uint32_t driver_version = 0, runtime_version = 0;  // CUDA's integers (12040 = 12.4); 0 for CPU
+};
+// One line for reports: "cuda: NVIDIA H200 (132 SMs, 139 GiB, cc 9.0) uuid GPU-xxxxxxxx-... pci 0000:1b:00.0",
+// "cpu: AMD EPYC 7B13 (2 threads)".
+std::string DescribeDevice(const DeviceEvidence& device);
+// Whether two records name the same devices in the same order: backend, name, UUID and PCI bus id of each entry
+// (clocks, memory and versions may change between epochs without a different device).
+bool SameDeviceSet(std::span<const DeviceEvidence> a, std::span<const DeviceEvidence> b);
+
 struct EpochRecord {
   Hash32 lease_id{};
   uint64_t epoch = 0;
   Hash32 beacon{};
   Hash32 prev_record{};
-  uint32_t rounds = 0;
-  Hash32 epoch_root{};  // Merkle root over the R round roots (section 6)
-  uint64_t operations = 0;
+  uint32_t rounds = 0;  // R, per device
+  Hash32 epoch_root{};  // Merkle root over the D x R round roots in epoch-round order (section 6)
+  uint64_t operations = 0;  // D x R x 2MNK
   uint64_t provider_start_us = 0, provider_end_us = 0;  // provider's clock, informative only
-  std::string device;  // printable ASCII description of the device that ran the rounds, informative
+  std::vector<DeviceEvidence> devices;  // D entries (1..kMaxDevices; the wire's D is its size), device order
   Signature provider_signature{};
 };
 
@@ -163,14 +201,31 @@ enum class Reason : uint16_t {
   kBadProof = 15,          // a multiproof has the wrong number of hashes
   kTileMismatch = 16,      // tiles recomputed from the seed, with the proof, do not give the round root
   kBadEpochProof = 17,     // round roots do not hash to the epoch root
+  // Void: the verifier could not run or time the epoch itself; neither a pass nor the provider's failure.
+  kVoidVerifierDown = 18,       // the verifier was not running to time the record over the deadline
+  kVoidClock = 19,              // the verifier's clock went backwards: arrival < start
+  kVoidBeaconUnavailable = 20,  // the beacon round never came
 };
-std::string_view ReasonName(Reason reason);  // "tile-mismatch"
+std::string_view ReasonName(Reason reason);  // "tile-mismatch", "void-clock"
 bool IsKnownReason(uint16_t code);
+
+// A verdict is a pass, the provider's failure (every reason 1..17; `missed` counts as zero delivered time), or
+// void (18..20).
+enum class VerdictOutcome { kPass, kFail, kVoid };
+VerdictOutcome OutcomeOf(Reason reason);
+std::string_view VerdictOutcomeName(VerdictOutcome outcome);  // "pass", "fail", "void"
+
+// Whether the verifier started an epoch at a time of its secret audit schedule, or on demand. Only scheduled
+// epochs enter the availability bound: on-demand starts are not at random times.
+enum class EpochSchedule : uint8_t { kScheduled = 1, kOnDemand = 2 };
+std::string_view EpochScheduleName(EpochSchedule schedule);  // "scheduled" or "on-demand"
+Result<EpochSchedule> ParseEpochSchedule(std::string_view name);
 
 struct Verdict {
   Hash32 lease_id{};
   uint64_t epoch = 0;
   Hash32 record_hash{};  // zero when no record arrived
+  EpochSchedule schedule = EpochSchedule::kOnDemand;
   Reason reason = Reason::kPass;
   uint64_t start_us = 0;    // verifier's clock: epoch issued
   uint64_t arrival_us = 0;  // verifier's clock: record arrived (0 when none did)
@@ -179,7 +234,8 @@ struct Verdict {
   Signature verifier_signature{};
 };
 
-// Text fields (device, beacon name, verdict detail) are printable ASCII: this replaces any other byte with '?'
+// Text fields (device name and PCI bus id, beacon name, verdict detail) are printable ASCII: this replaces any other
+// byte with '?'
 // and cuts the text to max_bytes.
 std::string ToProtocolText(std::string_view text, size_t max_bytes);
 
@@ -210,7 +266,7 @@ Result<Challenge> ParseChallenge(std::span<const uint8_t> bytes);
 Result<EpochResponse> ParseEpochResponse(std::span<const uint8_t> bytes);
 Result<Verdict> ParseVerdict(std::span<const uint8_t> bytes);
 
-// Signing: each signs TaggedHash("vcp.v1.sig.<message>", Serialize(m) without its trailing 64 signature bytes),
+// Signing: each signs TaggedHash("vcp.v2.sig.<message>", Serialize(m) without its trailing 64 signature bytes),
 // after checking that `key` is the key the message must be signed with where the message names it (Lease:
 // verifier_key). Check* verifies against the given key (kRejected naming the key on failure).
 [[nodiscard]] Status Sign(Lease& m, const SecretKey& key);
@@ -228,44 +284,76 @@ Result<Verdict> ParseVerdict(std::span<const uint8_t> bytes);
 [[nodiscard]] Status CheckSignature(const EpochResponse& m, const PublicKey& provider_key);
 [[nodiscard]] Status CheckSignature(const Verdict& m, const PublicKey& verifier_key);
 
-// Lease parameters the library accepts: a valid workload, 1 <= R <= kMaxRounds, MinSamples(mode) <= k <=
-// kMaxSamples, R * leaves <= kMaxPositionsPerEpoch, a nonzero deadline and claimed rate, start < end, and the
+// Lease terms the library accepts (kInvalidArgument naming the term and what is allowed otherwise): a valid
+// workload; 1 <= D <= kMaxDevices; 1 <= R <= kMaxRounds; MinSamples(mode) <= k <= kMaxSamples (D x R x leaves
+// then stays within kMaxPositionsPerEpoch by the limits alone); D x R x 2MNK < 2^64; a nonzero claimed rate; slack <= kMaxSlackPpm; compute time t_c >=
+// kMinComputeUs; 2 x allowance <= deadline - t_c (the network allowance fits in half the slack margin, so an
+// honest provider at exactly the claimed rate keeps the other half for jitter); start < end; keys differ; the
 // beacon fields present exactly in beacon mode.
 [[nodiscard]] Status ValidateLease(const Lease& lease);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Derived values (docs/PROTOCOL.md section 5). Every one is a TaggedHash over fixed-width fields.
 
-// TaggedHash("vcp.v1.lease-id", Serialize(lease) without the signature).
+// TaggedHash("vcp.v2.lease-id", Serialize(lease) without the signature).
 Hash32 LeaseId(const Lease& lease);
-// TaggedHash("vcp.v1.record-hash", Serialize(record) without the signature): names the record in the chain, the
+// TaggedHash("vcp.v2.record-hash", Serialize(record) without the signature): names the record in the chain, the
 // challenge and the response.
 Hash32 RecordHash(const EpochRecord& record);
-// TaggedHash("vcp.v1.epoch-seed", lease id || u64 epoch || beacon || prev record).
+// TaggedHash("vcp.v2.epoch-seed", lease id || u64 epoch || beacon || prev record).
 Seed EpochSeed(const Hash32& lease_id, uint64_t epoch, const Hash32& beacon, const Hash32& prev_record);
-// TaggedHash("vcp.v1.round-seed", epoch seed || u32 round).
-Seed RoundSeed(const Seed& epoch_seed, uint32_t round);
-// The lease workload with seed = RoundSeed(EpochSeed(...start...), round).
-WorkloadParams RoundWorkload(const Lease& lease, const EpochStart& start, uint32_t round);
+// TaggedHash("vcp.v2.round-seed", epoch seed || u32 device || u32 round): round r of device d.
+Seed RoundSeed(const Seed& epoch_seed, uint32_t device, uint32_t round);
+// D x R: the rounds of one epoch, and the leaves of its epoch tree.
+uint32_t EpochRounds(const Lease& lease);
+// q = d x R + r, the epoch round of device d's round r (device-major).
+uint32_t EpochRound(const Lease& lease, uint32_t device, uint32_t round);
+// The lease workload of epoch round q (device q div R, its round q mod R): seed = RoundSeed(EpochSeed(...start...),
+// q div R, q mod R).
+WorkloadParams RoundWorkload(const Lease& lease, const EpochStart& start, uint32_t epoch_round);
 // Tiles per round of the lease's workload.
 uint64_t LeavesPerRound(const Lease& lease);
-// 2 * M * N * K * R.
+
+// The deadline and what it proves (section 5). All integer arithmetic with 128-bit intermediates; defined for a
+// lease ValidateLease accepts (values that do not fit saturate at 2^64 - 1; a zero rate gives 2^64 - 1).
+//   W        = DeviceOperations = R x 2MNK                  operations per device per epoch
+//   D x W    = EpochOperations
+//   t_c      = ComputeTimeUs    = floor(W x 10^6 / rate)    microseconds
+//   deadline = EpochDeadlineUs  = t_c + floor(t_c x slack_ppm / 10^6)   microseconds, start to record arrival
+// Both floors round down, so deadline <= (W / rate)(1 + slack): an epoch whose record arrives within the deadline
+// on the verifier's clock proves D x W operations in at most that time, at least rate / (1 + slack) per device.
+uint64_t DeviceOperations(const Lease& lease);
 uint64_t EpochOperations(const Lease& lease);
+uint64_t ComputeTimeUs(const Lease& lease);
+uint64_t EpochDeadlineUs(const Lease& lease);
+// rate / (1 + slack_ppm / 10^6), operations per second per device: what a passing epoch proves.
+double GuaranteedRatePerDevice(const Lease& lease);
 // Epoch-tree leaf for a round root: RFC 6962 leaf hash of the 32 root bytes.
 Hash32 EpochTreeLeaf(const Hash32& round_root);
-// Root of the epoch tree over round roots (in round order).
+// Root of the epoch tree over the D x R round roots (in epoch-round order).
 Hash32 EpochRoot(std::span<const Hash32> round_roots);
 
-// Beacon mode: the first beacon round published at or after the epoch's deadline, start_us + deadline.
+// Beacon mode: the first beacon round published at or after the epoch's deadline, start_us + EpochDeadlineUs.
 uint64_t BeaconRoundFor(const Lease& lease, uint64_t epoch_start_us);
 
 struct SamplePosition {
-  uint32_t round = 0;
+  uint32_t round = 0;  // epoch round q
   uint64_t tile = 0;
 };
-// k positions drawn uniformly (with replacement) from the R x leaves positions of an epoch, by rejection
-// sampling on TaggedHash("vcp.v1.sample", record hash || challenge || u32 draw || u32 attempt). In draw order.
-std::vector<SamplePosition> SamplePositions(const Hash32& record_hash, const Hash32& challenge, uint32_t rounds,
+// One draw: its position and the attempt that was accepted (0 unless rejection sampling rejected a value).
+struct SampleDraw {
+  SamplePosition position;
+  uint32_t attempt = 0;
+};
+// Draw `draw` of an epoch with P = epoch_rounds x leaves_per_round positions: the first attempt a = 0, 1, ...
+// whose x = the first 8 bytes (little-endian) of TaggedHash("vcp.v2.sample", record hash || challenge || u32 draw
+// || u32 a) is below the largest multiple of P that fits in 2^64; position x mod P, tile p mod L of epoch round
+// p div L. epoch_rounds x leaves_per_round must be positive (ValidateLease).
+SampleDraw DrawSample(const Hash32& record_hash, const Hash32& challenge, uint32_t epoch_rounds,
+                      uint64_t leaves_per_round, uint32_t draw);
+// k positions drawn uniformly (with replacement) from the D x R x L positions of an epoch: DrawSample for draws
+// 0..k (exclusive end), in draw order. epoch_rounds = EpochRounds(lease).
+std::vector<SamplePosition> SamplePositions(const Hash32& record_hash, const Hash32& challenge, uint32_t epoch_rounds,
                                             uint64_t leaves_per_round, uint32_t samples);
 // The positions grouped by round: rounds strictly increasing, each round's tiles strictly increasing.
 struct SampleSet {

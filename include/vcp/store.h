@@ -1,8 +1,8 @@
 // vcp/store.h: the crash-safe files behind both roles (docs/PROTOCOL.md section 11): an append-only log of
 // checksummed frames, and the provider's per-epoch leaves file.
 //
-// Log file: an 8-byte header ("VCPG", u8 version 1, u8 role, 2 zero bytes) then frames:
-//   u32 magic "VCPF" | u32 payload length | u8 type | payload | 32-byte TaggedHash("vcp.v1.log-frame", length ||
+// Log file: an 8-byte header ("VCPG", u8 version 2, u8 role, 2 zero bytes) then frames:
+//   u32 magic "VCPF" | u32 payload length | u8 type | payload | 32-byte TaggedHash("vcp.v2.log-frame", length ||
 //   type || payload)
 // Every append is flushed to disk (fsync) before Append returns, and callers append before they hand a message
 // to the other side, so nothing the other side was told about is lost.
@@ -103,8 +103,9 @@ class StoreLock {
   int fd_ = -1;
 };
 
-// Leaves file: "VCPH", u8 version 1, lease id, u64 epoch, u32 R, u64 leaves per round, R x leaves hashes, then a
-// 32-byte TaggedHash("vcp.v1.leaves-file", every byte before it). Written atomically.
+// Leaves file: "VCPH", u8 version 2, lease id, u64 epoch, u32 D x R (the epoch's rounds, q order), u64 leaves per
+// round L, (D x R) x L hashes, then a 32-byte TaggedHash("vcp.v2.leaves-file", every byte before it). Written
+// atomically.
 [[nodiscard]] Status WriteLeavesFile(const std::filesystem::path& path, const Hash32& lease_id, uint64_t epoch,
                                      const EpochLeaves& leaves);
 // Reads one round back, checking the header against the expected lease, epoch and shape and the checksum.
@@ -116,7 +117,7 @@ Result<EpochLeaves> ReadLeavesFile(const std::filesystem::path& path, const Hash
 struct LeavesFileHeader {
   Hash32 lease_id{};
   uint64_t epoch = 0;
-  uint32_t rounds = 0;
+  uint32_t rounds = 0;  // D x R
   uint64_t leaves_per_round = 0;
 };
 Result<LeavesFileHeader> ScanLeavesFile(std::span<const uint8_t> bytes);

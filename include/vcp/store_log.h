@@ -3,7 +3,7 @@
 // these, and `vcp inspect` decodes them with the same functions, so the schema exists once.
 //
 // Entry types are on disk: never renumbered. Every payload is a protocol message's bytes (docs/PROTOCOL.md
-// section 5) except three, whose layouts are below (little-endian, ByteWriter fields).
+// section 4) except four, whose layouts are below (little-endian, ByteWriter fields).
 //
 // Ownership: values in, values out. Thread safety: reentrant. Errors: decoding returns kCorrupt naming the entry
 // and what was wrong.
@@ -33,7 +33,7 @@ enum class VerifierEntry : uint8_t {
   kLease = 1,       // lease bytes
   kPlan = 2,        // AuditPlanEntry
   kAcceptance = 3,  // acceptance bytes
-  kStart = 4,       // epoch start bytes (before it is handed out)
+  kStart = 4,       // StartEntry: the schedule kind and the epoch start (before it is handed out)
   kArrival = 5,     // ArrivalEntry: an authentic record and when it arrived
   kChallenge = 6,   // challenge bytes (before it is handed out)
   kVerdict = 7,     // verdict bytes
@@ -44,7 +44,7 @@ enum class VerifierEntry : uint8_t {
 // "epoch-start", "record-arrival", "challenge", "verdict", "response" (verifier); "" for an unknown type.
 std::string_view LogEntryName(StoreRole role, uint8_t type);
 
-// provider kRecord: u32 record length | record bytes | u32 R | R x 32-byte round roots.
+// provider kRecord: u32 record length | record bytes | u32 D x R | D x R 32-byte round roots (q order).
 struct ProviderRecordEntry {
   EpochRecord record;
   std::vector<Hash32> round_roots;
@@ -60,6 +60,16 @@ struct AuditPlanEntry {
 std::vector<uint8_t> EncodeAuditPlanEntry(const AuditPlanEntry& plan);
 Result<AuditPlanEntry> DecodeAuditPlanEntry(std::span<const uint8_t> payload);
 
+// verifier kStart: u8 schedule (1 scheduled, 2 on demand) | epoch start bytes (the rest of the payload). Whether
+// an epoch ran on the secret audit schedule is the verifier's own knowledge, so it lives in its log, not in the
+// signed start the provider sees.
+struct StartEntry {
+  EpochSchedule schedule = EpochSchedule::kOnDemand;
+  EpochStart start;
+};
+std::vector<uint8_t> EncodeStartEntry(EpochSchedule schedule, const EpochStart& start);
+Result<StartEntry> DecodeStartEntry(std::span<const uint8_t> payload);
+
 // verifier kArrival: u64 arrival time on the verifier's clock | record bytes (the rest of the payload).
 struct ArrivalEntry {
   uint64_t arrival_us = 0;
@@ -68,9 +78,9 @@ struct ArrivalEntry {
 std::vector<uint8_t> EncodeArrivalEntry(uint64_t arrival_us, std::span<const uint8_t> record_bytes);
 Result<ArrivalEntry> DecodeArrivalEntry(std::span<const uint8_t> payload);
 
-// The protocol message an entry's payload carries, as a view into entry.payload: the whole payload for the
-// message-only types, the record for provider kRecord and verifier kArrival, empty for verifier kPlan and for
-// unknown types. kCorrupt when a kRecord / kArrival payload is too short to hold its record.
+// The protocol message an entry's payload carries, as a view into entry.payload: the whole payload for the message-only
+// types, the record for provider kRecord and verifier kArrival, the start for verifier kStart, empty for verifier kPlan
+// and for unknown types. kCorrupt when a kRecord / kArrival / kStart payload is too short to hold its record.
 Result<std::span<const uint8_t>> LogEntryMessage(StoreRole role, const LogEntry& entry);
 
 }  // namespace vcp

@@ -46,7 +46,8 @@ Result<WorkloadKind> ParseWorkloadKind(std::string_view name);
 
 using Seed = std::array<uint8_t, 32>;
 
-constexpr uint32_t kSpecVersion = 1;
+constexpr uint32_t kSpecVersion = 2;
+constexpr uint32_t kHashIdSha256 = 1;  // the leaf header's hash id: SHA-256 for LEAF and NODE
 constexpr uint32_t kDefaultTile = 32;          // docs/SPEC.md section 5 justifies the choice
 constexpr uint32_t kMinTile = 8;
 constexpr uint32_t kMaxTile = 256;
@@ -109,16 +110,21 @@ enum class Matrix : uint32_t { kA = 0, kB = 1 };
                                  std::span<float> c, int threads = 0);
 
 // The 4-byte elements of one tile of C, (rows, cols) row-major, recomputed from the seed alone: the verifier
-// generates only the tile's rows of A and columns of B. Values are int32 or binary32 bit patterns.
+// generates only the tile's rows of A and columns of B. Values are int32 or binary32 bit patterns (the full
+// elements; which of their bytes a leaf commits is LeafBytes' business).
 Result<std::vector<uint32_t>> ComputeTileFromSeed(const WorkloadParams& params, uint64_t tile_index);
 
-// Leaf bytes: 63-byte header then the tile's elements little-endian. tile_elements is (rows, cols) row-major.
+// Leaf bytes (docs/SPEC.md section 6): the 63-byte header common to the tree, the tile's elements row-major, then
+// u32 tile row and u32 tile column. The bytes per element differ by workload: int8 commits one byte, C mod 2^8
+// (the low byte of the int32); fp32-ordered all 4 bytes of the binary32, little-endian. tile_elements is
+// (rows, cols) row-major 4-byte elements as ComputeTileFromSeed returns them.
 std::vector<uint8_t> LeafBytes(const WorkloadParams& params, const Tile& tile,
                                std::span<const uint32_t> tile_elements);
-// SHA-256(0x00 || LeafBytes(...)), streamed without building the leaf.
+// SHA-256(0x00 || LeafBytes(...)), continuing from the tree's first-block state without building the header.
 Hash32 LeafHashOfTile(const WorkloadParams& params, const Tile& tile, std::span<const uint32_t> tile_elements);
 
-// Leaf hashes of every tile of a full C (M, N) of 4-byte elements (int32 or binary32 bits), in leaf order.
+// Leaf hashes of every tile of a full C (M, N) of 4-byte elements (int32 or binary32 bits), in leaf order; each
+// leaf commits its elements' bytes as LeafBytes says. The first SHA-256 block is compressed once per call.
 [[nodiscard]] Status HashLeaves(const WorkloadParams& params, std::span<const uint32_t> c, std::span<Hash32> leaf_hashes,
                                 int threads = 0);
 

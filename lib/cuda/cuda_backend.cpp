@@ -1,4 +1,5 @@
-// The CUDA backend: the stages of lib/backend.h on CUDA device 0, one stream per run, every tensor on the device.
+// The CUDA backend: the stages of lib/backend.h on one CUDA device per run (the run's ordinal), one stream per
+// run, every tensor on that device.
 // Built as the plugin libvcp_cuda.so (target vcp_cuda), the only part of vcp that links the CUDA runtime and
 // cuBLASLt; lib/backend_loader.cpp loads it at run time and reaches it only through vcp_cuda_backend_stages().
 //
@@ -7,9 +8,15 @@
 // only when a caller asks for them (LeafHashes). The pipeline frees A, B and C when the run ends; the tree (all
 // levels, 32 bytes per node, about 64 bytes per leaf) stays on the device until the Commitment is destroyed.
 //
-// The device is CUDA device 0 (CUDA_VISIBLE_DEVICES chooses which physical GPU that is).
+// Devices: a run is opened on an ordinal (CUDA_VISIBLE_DEVICES numbering) and every call that takes the run first
+// makes that ordinal the calling thread's current device (cudaSetDevice is per thread and cheap once the context
+// exists), so one thread per GPU runs several GPUs at once, and a Commitment opened, used and destroyed from any
+// thread touches only its own GPU. Runs share nothing on the device: each has its own stream, events, cuBLASLt
+// handle and workspace, so two runs on one GPU may also run concurrently.
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <iterator>
 #include <memory>
@@ -27,7 +34,6 @@ namespace {
 using cuda::CudaCheck;
 using cuda::DeviceBuffer;
 
-constexpr int kDevice = 0;
 // Left free for the CUDA context's own allocations and cuBLASLt's internals when checking that a run fits.
 constexpr uint64_t kHeadroomBytes = uint64_t{64} << 20;
 
@@ -49,6 +55,7 @@ struct CudaWorkload {
 };
 
 struct Run {
+  int device = 0;  // CUDA ordinal; made current by every call that takes the run
   WorkloadParams params;
   const CudaWorkload* workload = nullptr;
   uint32_t input_bytes = 0;
@@ -122,42 +129,107 @@ const CudaWorkload* FindCudaWorkload(WorkloadKind kind) {
 
 // ---- the stages ----
 
-std::string CudaVersionString(int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); }
-
 std::string ByteCount(uint64_t b) { return std::to_string(b) + " bytes (" + std::to_string(b >> 20) + " MiB)"; }
 
-Result<DeviceInfo> Probe() {
+std::string CudaError(cudaError_t err) { return std::string(cudaGetErrorName(err)) + ": " + cudaGetErrorString(err); }
+
+// Makes ordinal the calling thread's current device, before anything that allocates, launches or copies.
+Status UseDevice(int ordinal) {
+  return CudaCheck(cudaSetDevice(ordinal), "cudaSetDevice(" + std::to_string(ordinal) + ")");
+}
+
+// How many GPUs are visible; kUnavailable with the reason when none is.
+Result<int> VisibleDevices() {
   int count = 0;
   if (const cudaError_t err = cudaGetDeviceCount(&count); err != cudaSuccess) {
     (void)cudaGetLastError();
-    return Status::Unavailable(std::string("no usable CUDA device: cudaGetDeviceCount says ") + cudaGetErrorName(err) +
-                               ": " + cudaGetErrorString(err));
+    return Status::Unavailable("no usable CUDA device: cudaGetDeviceCount says " + CudaError(err));
   }
   if (count == 0) return Status::Unavailable("no CUDA device: cudaGetDeviceCount found none");
-  cudaDeviceProp prop{};
-  if (const cudaError_t err = cudaGetDeviceProperties(&prop, kDevice); err != cudaSuccess) {
-    return Status::Unavailable(std::string("no usable CUDA device: cudaGetDeviceProperties(0) says ") +
-                               cudaGetErrorName(err) + ": " + cudaGetErrorString(err));
+  return count;
+}
+
+// ordinal names a visible GPU: kInvalidArgument naming the ordinals there are otherwise.
+Status CheckOrdinal(int ordinal) {
+  VCP_ASSIGN_OR_RETURN(int count, VisibleDevices());
+  if (ordinal >= 0 && ordinal < count) return Status::Ok();
+  return Status::InvalidArgument("CUDA device " + std::to_string(ordinal) + " requested; " + std::to_string(count) +
+                                 " visible (ordinals 0 to " + std::to_string(count - 1) + ")");
+}
+
+Result<int> Attribute(cudaDeviceAttr attr, const char* what, int ordinal) {
+  int value = 0;
+  if (const cudaError_t err = cudaDeviceGetAttribute(&value, attr, ordinal); err != cudaSuccess) {
+    (void)cudaGetLastError();
+    return Status::Unavailable("GPU " + std::to_string(ordinal) + ": cudaDeviceGetAttribute(" + what + ") says " +
+                               CudaError(err));
   }
-  if (prop.major < 8) {
-    return Status::Unavailable(std::string("GPU 0 (") + prop.name + ") has compute capability " +
-                               std::to_string(prop.major) + "." + std::to_string(prop.minor) +
-                               "; vcp's CUDA kernels need 8.0 (Ampere) or newer");
+  return value;
+}
+
+// Everything the record's device evidence carries, read from the runtime (the ordinal is valid).
+Result<DeviceInfo> DescribeDevice(int ordinal) {
+  cudaDeviceProp prop{};
+  if (const cudaError_t err = cudaGetDeviceProperties(&prop, ordinal); err != cudaSuccess) {
+    (void)cudaGetLastError();
+    return Status::Unavailable("no usable CUDA device: cudaGetDeviceProperties(" + std::to_string(ordinal) +
+                               ") says " + CudaError(err));
   }
   int driver = 0, runtime = 0;
   if (const cudaError_t err = cudaDriverGetVersion(&driver); err != cudaSuccess) {
-    return Status::Unavailable(std::string("no usable CUDA driver: cudaDriverGetVersion says ") +
-                               cudaGetErrorString(err));
+    (void)cudaGetLastError();
+    return Status::Unavailable("no usable CUDA driver: cudaDriverGetVersion says " + CudaError(err));
   }
   if (const cudaError_t err = cudaRuntimeGetVersion(&runtime); err != cudaSuccess) {
-    return Status::Unavailable(std::string("cudaRuntimeGetVersion says ") + cudaGetErrorString(err));
+    (void)cudaGetLastError();
+    return Status::Unavailable("cudaRuntimeGetVersion says " + CudaError(err));
   }
   DeviceInfo info;
   info.backend = "cuda";
   info.name = prop.name;
+  info.ordinal = ordinal;
   info.compute_units = prop.multiProcessorCount;
+  static_assert(sizeof prop.uuid.bytes == std::tuple_size_v<decltype(info.uuid)>, "a CUDA UUID is 16 bytes");
+  std::memcpy(info.uuid.data(), prop.uuid.bytes, info.uuid.size());
+  // The PCI address as nvidia-smi and lspci write it; CUDA reports no function number (a GPU is function 0).
+  char pci[32];
+  std::snprintf(pci, sizeof pci, "%04x:%02x:%02x.0", static_cast<unsigned>(prop.pciDomainID) & 0xffffu,
+                static_cast<unsigned>(prop.pciBusID) & 0xffu, static_cast<unsigned>(prop.pciDeviceID) & 0xffu);
+  info.pci_bus_id = pci;
+  info.memory_bytes = prop.totalGlobalMem;
+  // The clocks through the attribute API: cudaDeviceProp's clockRate fields are gone in CUDA 13.
+  VCP_ASSIGN_OR_RETURN(int clock_khz, Attribute(cudaDevAttrClockRate, "cudaDevAttrClockRate", ordinal));
+  VCP_ASSIGN_OR_RETURN(int memory_khz, Attribute(cudaDevAttrMemoryClockRate, "cudaDevAttrMemoryClockRate", ordinal));
+  info.max_clock_khz = static_cast<uint32_t>(std::max(clock_khz, 0));
+  info.max_memory_clock_khz = static_cast<uint32_t>(std::max(memory_khz, 0));
+  info.compute_capability_major = prop.major;
+  info.compute_capability_minor = prop.minor;
+  info.driver_version_number = driver;
+  info.runtime_version_number = runtime;
   info.driver_version = CudaVersionString(driver);
   info.runtime_version = CudaVersionString(runtime);
+  return info;
+}
+
+Result<std::vector<DeviceInfo>> ListDevices() {
+  VCP_ASSIGN_OR_RETURN(int count, VisibleDevices());
+  std::vector<DeviceInfo> devices;
+  for (int ordinal = 0; ordinal < count; ++ordinal) {
+    VCP_ASSIGN_OR_RETURN(DeviceInfo info, DescribeDevice(ordinal));
+    devices.push_back(std::move(info));
+  }
+  return devices;
+}
+
+Result<DeviceInfo> Probe(int ordinal) {
+  VCP_RETURN_IF_ERROR(CheckOrdinal(ordinal));
+  VCP_ASSIGN_OR_RETURN(DeviceInfo info, DescribeDevice(ordinal));
+  if (info.compute_capability_major < 8) {
+    return Status::Unavailable("GPU " + std::to_string(ordinal) + " (" + info.name + ") has compute capability " +
+                               std::to_string(info.compute_capability_major) + "." +
+                               std::to_string(info.compute_capability_minor) +
+                               "; vcp's CUDA kernels need 8.0 (Ampere) or newer");
+  }
   return info;
 }
 
@@ -181,27 +253,30 @@ Status CheckDeviceMemory(const Run& run) {
                            ", GEMM workspace " + ByteCount(workspace) + ", headroom " + ByteCount(kHeadroomBytes) +
                            ")";
   if (need > total_bytes) {
-    return Status::InvalidArgument(what + " but GPU 0 has " + ByteCount(total_bytes) +
+    return Status::InvalidArgument(what + " but GPU " + std::to_string(run.device) + " has " + ByteCount(total_bytes) +
                                    " in all; use smaller M, N, K or --backend cpu");
   }
   if (need > free_bytes) {
-    return Status::ResourceExhausted(what + " but GPU 0 has only " + ByteCount(free_bytes) + " free of " +
+    return Status::ResourceExhausted(what + " but GPU " + std::to_string(run.device) + " has only " +
+                                     ByteCount(free_bytes) + " free of " +
                                      ByteCount(total_bytes) + "; free GPU memory or use smaller M, N, K");
   }
   return Status::Ok();
 }
 
-Result<BackendRun*> OpenRun(const WorkloadParams& p, int) {
-  VCP_RETURN_IF_ERROR(CudaCheck(cudaSetDevice(kDevice), "cudaSetDevice"));
+Result<BackendRun*> OpenRun(const WorkloadParams& p, int, int ordinal) {
+  VCP_RETURN_IF_ERROR(CheckOrdinal(ordinal));
+  VCP_RETURN_IF_ERROR(UseDevice(ordinal));
   auto run = std::make_unique<Run>();
+  run->device = ordinal;
   run->params = p;
   run->workload = FindCudaWorkload(p.kind);
   if (run->workload == nullptr) return Supports(p, DeviceInfo{});
   run->input_bytes = FindWorkload(p.kind)->input_bytes;
   const InputKey key = DeriveInputKey(p);
   run->key = shared::PhiloxKey{key.k0, key.k1};
-  run->spec = cuda::LeafSpec{static_cast<uint32_t>(p.kind), p.m, p.n, p.k, p.tile, {}};
-  std::memcpy(run->spec.seed, p.seed.data(), sizeof run->spec.seed);
+  // The tree's shared first block, hashed once here on the host (the midstate every leaf starts from).
+  run->spec = cuda::MakeLeafSpec(static_cast<uint32_t>(p.kind), p.m, p.n, p.k, p.tile, p.seed.data());
   run->bytes[0] = uint64_t{p.m} * p.k * run->input_bytes;
   run->bytes[1] = uint64_t{p.k} * p.n * run->input_bytes;
   run->bytes[2] = uint64_t{p.m} * p.n * 4;
@@ -215,15 +290,18 @@ Result<BackendRun*> OpenRun(const WorkloadParams& p, int) {
   return reinterpret_cast<BackendRun*>(run.release());
 }
 
-// Waits for the stream first: the GEMM plan (cuBLASLt handle, workspace) must outlive every enqueued launch.
+// Waits for the stream first: the GEMM plan (cuBLASLt handle, workspace) must outlive every enqueued launch. The
+// run's device is made current so its stream, events and memory are released there (a failure is ignored: see
+// cuda_util.h on release errors).
 void CloseRun(BackendRun* r) {
   Run* run = &AsRun(r);
+  (void)UseDevice(run->device);
   if (run->stream) (void)cudaStreamSynchronize(run->stream.get());
   delete run;
 }
 
 Result<BackendBuffer*> Allocate(BackendRun* r, BufferRole role) {
-  VCP_RETURN_IF_ERROR(CudaCheck(cudaSetDevice(kDevice), "cudaSetDevice"));
+  VCP_RETURN_IF_ERROR(UseDevice(AsRun(r).device));
   auto buffer = std::make_unique<Buffer>();
   buffer->role = role;
   VCP_ASSIGN_OR_RETURN(buffer->memory, DeviceBuffer::Allocate(AsRun(r).bytes[static_cast<int>(role)],
@@ -231,10 +309,14 @@ Result<BackendBuffer*> Allocate(BackendRun* r, BufferRole role) {
   return reinterpret_cast<BackendBuffer*>(buffer.release());
 }
 
-void Release(BackendRun*, BackendBuffer* b) { delete &AsBuffer(b); }
+void Release(BackendRun* r, BackendBuffer* b) {
+  (void)UseDevice(AsRun(r).device);
+  delete &AsBuffer(b);
+}
 
 Status Generate(BackendRun* r, Matrix which, BackendBuffer* out) {
   Run& run = AsRun(r);
+  VCP_RETURN_IF_ERROR(UseDevice(run.device));
   const WorkloadParams& p = run.params;
   const bool is_a = which == Matrix::kA;
   return run.workload->generate(run.key, static_cast<uint32_t>(which), is_a ? p.m : p.k, is_a ? p.k : p.n,
@@ -244,11 +326,13 @@ Status Generate(BackendRun* r, Matrix which, BackendBuffer* out) {
 
 Status Gemm(BackendRun* r, const BackendBuffer* a, const BackendBuffer* b, BackendBuffer* c) {
   Run& run = AsRun(r);
+  VCP_RETURN_IF_ERROR(UseDevice(run.device));
   return run.workload->gemm(run, AsBuffer(a).memory.get(), AsBuffer(b).memory.get(), AsBuffer(c).memory.get());
 }
 
 Status HashLeavesStage(BackendRun* r, const BackendBuffer* c, BackendBuffer* tree) {
   Run& run = AsRun(r);
+  VCP_RETURN_IF_ERROR(UseDevice(run.device));
   return cuda::HashLeaves(run.spec, AsBuffer(c).memory.as<uint32_t>(), run.params.n, AsBuffer(tree).memory.as<uint8_t>(),
                           run.stream.get());
 }
@@ -259,11 +343,12 @@ Status BuildLevels(BackendRun* r, BackendBuffer* tree, const TreeLayout& layout)
     return Status::InvalidArgument("the tree layout has " + std::to_string(layout.nodes) +
                                    " nodes, more than the tree buffer holds");
   }
+  VCP_RETURN_IF_ERROR(UseDevice(run.device));
   return cuda::BuildMerkleLevels(AsBuffer(tree).memory.as<uint8_t>(), layout.offsets, layout.sizes, run.stream.get());
 }
 
 // Own stream and buffers per call, so several threads may open the same commitment at once.
-Status GatherNodes(BackendRun*, const BackendBuffer* tree, std::span<const uint64_t> nodes, std::span<Hash32> out) {
+Status GatherNodes(BackendRun* r, const BackendBuffer* tree, std::span<const uint64_t> nodes, std::span<Hash32> out) {
   static_assert(sizeof(Hash32) == 32, "device digests are copied straight into Hash32 arrays");
   if (nodes.size() != out.size()) return Status::InvalidArgument("gather: positions and output differ in size");
   if (nodes.empty()) return Status::Ok();
@@ -274,7 +359,7 @@ Status GatherNodes(BackendRun*, const BackendBuffer* tree, std::span<const uint6
                                      std::to_string(tree_nodes) + " nodes");
     }
   }
-  VCP_RETURN_IF_ERROR(CudaCheck(cudaSetDevice(kDevice), "cudaSetDevice"));
+  VCP_RETURN_IF_ERROR(UseDevice(AsRun(r).device));
   VCP_ASSIGN_OR_RETURN(cuda::StreamOwner stream, cuda::CreateStream());
   VCP_ASSIGN_OR_RETURN(DeviceBuffer d_positions, DeviceBuffer::Allocate(nodes.size() * 8, "proof node positions"));
   VCP_ASSIGN_OR_RETURN(DeviceBuffer d_hashes, DeviceBuffer::Allocate(nodes.size() * 32, "proof nodes"));
@@ -291,15 +376,18 @@ Status GatherNodes(BackendRun*, const BackendBuffer* tree, std::span<const uint6
 
 Status Mark(BackendRun* r, RunMark mark) {
   Run& run = AsRun(r);
+  VCP_RETURN_IF_ERROR(UseDevice(run.device));
   return CudaCheck(cudaEventRecord(run.marks[static_cast<int>(mark)].get(), run.stream.get()), "cudaEventRecord");
 }
 
 Status Finish(BackendRun* r) {
+  VCP_RETURN_IF_ERROR(UseDevice(AsRun(r).device));
   return CudaCheck(cudaStreamSynchronize(AsRun(r).stream.get()), "running the workload on the device");
 }
 
 Result<double> SecondsBetween(BackendRun* r, RunMark from, RunMark to) {
   Run& run = AsRun(r);
+  VCP_RETURN_IF_ERROR(UseDevice(run.device));
   return cuda::ElapsedSeconds(run.marks[static_cast<int>(from)], run.marks[static_cast<int>(to)]);
 }
 
@@ -308,6 +396,7 @@ Status Upload(BackendRun* r, BackendBuffer* dst, uint64_t offset, std::span<cons
   Run& run = AsRun(r);
   DeviceBuffer& to = AsBuffer(dst).memory;
   VCP_RETURN_IF_ERROR(CheckBufferRange("upload", offset, src.size(), to.bytes()));
+  VCP_RETURN_IF_ERROR(UseDevice(run.device));
   VCP_RETURN_IF_ERROR(CudaCheck(cudaMemcpyAsync(to.as<uint8_t>() + offset, src.data(), src.size(),
                                                 cudaMemcpyHostToDevice, run.stream.get()),
                                 "copying to the device"));
@@ -318,7 +407,7 @@ Status Download(BackendRun* r, const BackendBuffer* src, uint64_t offset, std::s
   Run& run = AsRun(r);
   const DeviceBuffer& from = AsBuffer(src).memory;
   VCP_RETURN_IF_ERROR(CheckBufferRange("download", offset, dst.size(), from.bytes()));
-  VCP_RETURN_IF_ERROR(CudaCheck(cudaSetDevice(kDevice), "cudaSetDevice"));
+  VCP_RETURN_IF_ERROR(UseDevice(run.device));
   VCP_RETURN_IF_ERROR(CudaCheck(cudaMemcpyAsync(dst.data(), from.as<uint8_t>() + offset, dst.size(),
                                                 cudaMemcpyDeviceToHost, run.stream.get()),
                                 "copying to the host"));
@@ -347,7 +436,7 @@ std::string GemmPath(const BackendRun* r) {
 void* RawPointer(BackendBuffer* b) { return AsBuffer(b).memory.get(); }
 
 constexpr BackendStages kStages{
-    kBackendInterfaceVersion, "cuda", &Probe, &Supports, &OpenRun, &CloseRun, &Allocate, &Release, &Generate,
+    kBackendInterfaceVersion, "cuda", &ListDevices, &Probe, &Supports, &OpenRun, &CloseRun, &Allocate, &Release, &Generate,
     &Gemm, &HashLeavesStage, &BuildLevels, &GatherNodes, &Mark, &Finish, &SecondsBetween, &Upload, &Download,
     &DownloadInput, &GemmPath, &RawPointer};
 

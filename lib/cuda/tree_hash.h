@@ -1,10 +1,11 @@
 // The per-thread hashing steps of the CUDA backend: one leaf digest (kernels/hash_leaves.cu) and one Merkle node
 // (kernels/merkle_levels.cu). They are host/device functions so that tests/cuda_tree_hash_test.cpp runs the very
 // code the GPU runs, on every machine, against OpenSSL and the CPU engine. They add no arithmetic of their own:
-// the header comes from shared::WriteLeafHeader and every compression from shared::Sha256Compress; what lives
-// here is only how the leaf bytes are cut into big-endian message words.
+// the header and midstate come from shared::LeafMidstate and every compression from shared::Sha256Compress; what
+// lives here is only how the leaf bytes are cut into big-endian message words.
 //
-// A digest is carried as its eight SHA-256 state words h[0..7]; the 32 digest bytes are those words big-endian.
+// A digest is carried as its eight SHA-256 state words h[0 .. 8) (exclusive end); the 32 digest bytes are those
+// words big-endian.
 #pragma once
 
 #include <cstdint>
@@ -15,12 +16,25 @@
 
 namespace vcp::cuda {
 
-// What every leaf header of one workload shares; the tile coordinates come from the leaf index.
+// What every leaf of one tree shares: the header fields and the SHA-256 state after the first block
+// (0x00 || header), computed once per tree on the host by MakeLeafSpec; the tile coordinates come from the leaf
+// index.
 struct LeafSpec {
   uint32_t workload_id;  // 1 = int8, 2 = fp32-ordered (WorkloadKind's values)
   uint32_t m, n, k, tile;
   uint8_t seed[32];
+  uint32_t midstate[8];  // shared::LeafMidstate of the fields above
 };
+
+// The only way to build a LeafSpec whose midstate matches its fields (HashLeaves refuses any other).
+inline LeafSpec MakeLeafSpec(uint32_t workload_id, uint32_t m, uint32_t n, uint32_t k, uint32_t tile,
+                             const uint8_t* seed) {
+  LeafSpec spec{workload_id, m, n, k, tile, {}, {}};
+  for (int i = 0; i < 32; ++i) spec.seed[i] = seed[i];
+  const shared::Sha256State s = shared::LeafMidstate(workload_id, m, n, k, tile, seed);
+  for (int i = 0; i < 8; ++i) spec.midstate[i] = s.h[i];
+  return spec;
+}
 
 VCP_HD uint32_t ByteSwap32(uint32_t x) {
 #if defined(__CUDA_ARCH__)
@@ -30,108 +44,116 @@ VCP_HD uint32_t ByteSwap32(uint32_t x) {
 #endif
 }
 
-// The message words of 16 consecutive elements at p: each element's 4 little-endian leaf bytes read as one
-// big-endian SHA-256 word, i.e. the element byte-swapped. On the device p must be 16-byte aligned (four 128-bit
-// loads through the read-only cache).
-VCP_HD void LoadBlock16(const uint32_t* p, uint32_t w[16]) {
+// Four consecutive elements at p (on the device 16-byte aligned: one 128-bit load through the read-only cache).
+struct Quad {
+  uint32_t x, y, z, w;
+};
+VCP_HD Quad LoadQuad(const uint32_t* p) {
 #if defined(__CUDA_ARCH__)
-  const uint4* q = reinterpret_cast<const uint4*>(p);
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const uint4 v = __ldg(q + i);
-    w[4 * i + 0] = ByteSwap32(v.x);
-    w[4 * i + 1] = ByteSwap32(v.y);
-    w[4 * i + 2] = ByteSwap32(v.z);
-    w[4 * i + 3] = ByteSwap32(v.w);
-  }
+  const uint4 v = __ldg(reinterpret_cast<const uint4*>(p));
+  return Quad{v.x, v.y, v.z, v.w};
 #else
-  for (int i = 0; i < 16; ++i) w[i] = ByteSwap32(p[i]);
+  return Quad{p[0], p[1], p[2], p[3]};
 #endif
 }
 
-// Digest of leaf `leaf_index` = SHA-256(0x00 || 63-byte header || the tile's elements, row-major, little-endian).
-// c holds C (M, N) row-major with a row stride of ldc elements (ldc >= N): int32 values or binary32 bit patterns.
-//
-// Message layout: block 0 is exactly 0x00 || header (leaf_layout.h); then the tile's 4*rows*cols bytes, 16
-// elements per block; then FIPS 180-4 padding. Because the data is a whole number of 4-byte words, the padding is
-// word-aligned: after rem = count % 16 trailing elements comes the word 0x80000000, zeros, and the 64-bit bit
-// length in words 14 and 15; when rem >= 14 the length does not fit and one more block of zeros carries it.
-VCP_HD void HashLeaf(const LeafSpec& spec, const uint32_t* c, uint64_t ldc, uint64_t leaf_index, uint32_t digest[8]) {
-  const shared::TileRect t = shared::TileRectOf(spec.m, spec.n, spec.tile, leaf_index);
-  shared::Sha256State s = shared::Sha256Init();
-  uint32_t w[16];
-  {
-    uint8_t first[64];
-    first[0] = 0x00;  // RFC 6962 leaf prefix
-    shared::WriteLeafHeader(first + 1, spec.workload_id, spec.m, spec.n, spec.k, spec.tile, t.tile_row, t.tile_col,
-                            spec.seed);
+// The message of leaf `leaf_index` after its first block: the tile's leaf element bytes (int8: the low byte of
+// each element; fp32-ordered: 4 bytes little-endian), the 8 trailer bytes (tile row, col), then FIPS 180-4
+// padding (0x80, zeros, the 64-bit bit length at the end of the last block).
+struct LeafMessage {
+  const uint32_t* p;  // the tile's first element in C
+  uint64_t ldc;
+  shared::TileRect t;
+  uint32_t e;           // leaf bytes per element
+  uint64_t data_bytes;  // e * rows * cols
+  uint64_t blocks;      // blocks after the first one
+  uint64_t bits;        // whole message length, (64 + data + 8) * 8
+
+  // Byte q of the message after the first block, from the definition: the general path (edge tiles whose width
+  // is not a power of two) and the final one or two blocks take every byte here.
+  VCP_HD uint32_t Byte(uint64_t q) const {
+    if (q < data_bytes) {
+      const uint64_t element = q / e;
+      const uint32_t r = static_cast<uint32_t>(element / t.cols), col = static_cast<uint32_t>(element % t.cols);
+      return (p[r * ldc + col] >> (8 * (q % e))) & 0xffu;
+    }
+    q -= data_bytes;
+    if (q < 8) return ((q < 4 ? t.tile_row : t.tile_col) >> (8 * (q % 4))) & 0xffu;
+    if (q == 8) return 0x80u;
+    const uint64_t length_at = blocks * 64 - 8 - data_bytes;  // where the bit length starts, relative to q
+    if (q >= length_at) return static_cast<uint32_t>(bits >> (56 - 8 * (q - length_at))) & 0xffu;
+    return 0;
+  }
+  VCP_HD void ByteBlock(uint64_t b, uint32_t w[16]) const {
 #if defined(__CUDA_ARCH__)
 #pragma unroll
 #endif
-    for (int i = 0; i < 16; ++i) w[i] = shared::LoadBe32(first + 4 * i);
-    shared::Sha256Compress(s, w);
-  }
-
-  const uint64_t count = uint64_t(t.rows) * t.cols;
-  const uint32_t* p = c + uint64_t(t.row0) * ldc + t.col0;  // the next element to hash
-  uint32_t col = 0;                                          // its column within the tile
-  // Steps p through the tile row-major: to the next element of the row, or to the start of the next row.
-  auto next = [&]() -> uint32_t {
-    const uint32_t v = *p;
-    if (++col == t.cols) {
-      col = 0;
-      p += ldc - (t.cols - 1);
-    } else {
-      ++p;
+    for (int i = 0; i < 16; ++i) {
+      const uint64_t q = 64 * b + 4 * i;
+      w[i] = (Byte(q) << 24) | (Byte(q + 1) << 16) | (Byte(q + 2) << 8) | Byte(q + 3);
     }
-    return v;
-  };
-
-  if (t.cols % 16 == 0 && ldc % 4 == 0) {
-    // Every block of 16 elements lies within one tile row and starts 16-byte aligned (col0 is a multiple of
-    // T >= 16 here, the row stride a multiple of 4 elements, the buffer 256-byte aligned). count % 16 == 0, so
-    // the final block below takes no element.
-    for (uint32_t r = 0; r < t.rows; ++r, p += ldc) {
-      for (uint32_t j = 0; j < t.cols; j += 16) {
-        LoadBlock16(p + j, w);
-        shared::Sha256Compress(s, w);
+  }
+  // Block b of the data when the tile's width is a power of two >= 4: every group of 4 elements lies in one tile
+  // row, so a block is 16 (int8) or 4 (fp32) quad loads at shifted offsets, no division.
+  VCP_HD void QuadBlock(uint64_t b, uint32_t log2_cols, uint32_t w[16]) const {
+    const uint32_t col_mask = t.cols - 1;
+    if (e == 1) {
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+      for (int i = 0; i < 16; ++i) {
+        const uint64_t e0 = 64 * b + 4 * i;
+        const Quad v = LoadQuad(p + (e0 >> log2_cols) * ldc + (e0 & col_mask));
+        w[i] = ((v.x & 0xffu) << 24) | ((v.y & 0xffu) << 16) | ((v.z & 0xffu) << 8) | (v.w & 0xffu);
+      }
+    } else {
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+      for (int i = 0; i < 4; ++i) {
+        const uint64_t e0 = 16 * b + 4 * i;
+        const Quad v = LoadQuad(p + (e0 >> log2_cols) * ldc + (e0 & col_mask));
+        w[4 * i + 0] = ByteSwap32(v.x);
+        w[4 * i + 1] = ByteSwap32(v.y);
+        w[4 * i + 2] = ByteSwap32(v.z);
+        w[4 * i + 3] = ByteSwap32(v.w);
       }
     }
-  } else {
-    // Edge tiles and T = 8: a block may span tile rows, so elements are taken one by one.
-    for (uint64_t b = 0; b < count / 16; ++b) {
-#if defined(__CUDA_ARCH__)
-#pragma unroll
-#endif
-      for (int i = 0; i < 16; ++i) w[i] = ByteSwap32(next());
-      shared::Sha256Compress(s, w);
-    }
   }
+};
 
-  const uint32_t rem = static_cast<uint32_t>(count % 16);
-#if defined(__CUDA_ARCH__)
-#pragma unroll
-#endif
-  for (uint32_t i = 0; i < 16; ++i) {
-    uint32_t v = 0;
-    if (i < rem) {
-      v = ByteSwap32(next());
-    } else if (i == rem) {
-      v = 0x80000000u;
-    }
-    w[i] = v;
-  }
-  if (rem >= 14) {
+// Digest of leaf `leaf_index` = SHA-256(0x00 || header || the tile's leaf element bytes || tile row || tile col),
+// continuing from spec.midstate. c holds C (M, N) row-major with a row stride of ldc elements (ldc >= N): int32
+// values or binary32 bit patterns. Compressions per leaf after the shared first one: ceil((e T^2 + 17) / 64), so
+// 17 for int8 and 65 for fp32-ordered at T = 32.
+VCP_HD void HashLeaf(const LeafSpec& spec, const uint32_t* c, uint64_t ldc, uint64_t leaf_index, uint32_t digest[8]) {
+  LeafMessage msg;
+  msg.t = shared::TileRectOf(spec.m, spec.n, spec.tile, leaf_index);
+  msg.p = c + uint64_t(msg.t.row0) * ldc + msg.t.col0;
+  msg.ldc = ldc;
+  msg.e = shared::LeafElementBytes(spec.workload_id);
+  msg.data_bytes = uint64_t(msg.e) * msg.t.rows * msg.t.cols;
+  msg.blocks = (msg.data_bytes + shared::kLeafTrailerBytes + 1 + 8 + 63) / 64;
+  msg.bits = (64 + msg.data_bytes + shared::kLeafTrailerBytes) * 8;
+
+  shared::Sha256State s;
+  for (int i = 0; i < 8; ++i) s.h[i] = spec.midstate[i];
+  uint32_t w[16];
+  // The quad loads need 16-byte alignment on the device: col0 is a multiple of T >= 8, the row stride a multiple
+  // of 4 elements, the buffer 256-byte aligned.
+  const uint32_t cols = msg.t.cols;
+  const bool quads = cols >= 4 && (cols & (cols - 1)) == 0 && ldc % 4 == 0;
+  const uint64_t quad_blocks = quads ? msg.data_bytes / 64 : 0;
+  uint32_t log2_cols = 0;
+  while ((1u << log2_cols) < cols) ++log2_cols;
+  for (uint64_t b = 0; b < quad_blocks; ++b) {
+    msg.QuadBlock(b, log2_cols, w);
     shared::Sha256Compress(s, w);
-#if defined(__CUDA_ARCH__)
-#pragma unroll
-#endif
-    for (int i = 0; i < 16; ++i) w[i] = 0;
   }
-  const uint64_t bits = (64 + 4 * count) * 8;  // prefix byte + header + data
-  w[14] = static_cast<uint32_t>(bits >> 32);
-  w[15] = static_cast<uint32_t>(bits);
-  shared::Sha256Compress(s, w);
+  for (uint64_t b = quad_blocks; b < msg.blocks; ++b) {
+    msg.ByteBlock(b, w);
+    shared::Sha256Compress(s, w);
+  }
   for (int i = 0; i < 8; ++i) digest[i] = s.h[i];
 }
 

@@ -18,7 +18,7 @@ namespace vcp {
 
 namespace {
 
-constexpr std::string_view kBeaconHeader = "vcp-beacon-v1";
+constexpr std::string_view kBeaconHeader = "vcp-beacon-v2";
 constexpr uint64_t kMaxBeaconFileBytes = uint64_t{256} << 20;
 
 std::vector<std::string_view> Words(std::string_view line) {
@@ -62,7 +62,7 @@ Result<BeaconFile> ReadBeaconFile(const std::filesystem::path& path) {
       if (words.size() != 4 || words[0] != kBeaconHeader || !ParseU64(words[2], file.genesis_us) ||
           !ParseU64(words[3], file.period_us) || file.period_us == 0) {
         return Status::Corrupt(at +
-                               "expected the header \"vcp-beacon-v1 NAME GENESIS_US PERIOD_US\" with a positive "
+                               "expected the header \"vcp-beacon-v2 NAME GENESIS_US PERIOD_US\" with a positive "
                                "period");
       }
       file.name = std::string(words[1]);
@@ -80,7 +80,7 @@ Result<BeaconFile> ReadBeaconFile(const std::filesystem::path& path) {
     }
     file.values.emplace_back(round, *value);
   }
-  if (line_no == 0) return Status::Corrupt(where + ": empty; expected the header line \"vcp-beacon-v1 ...\"");
+  if (line_no == 0) return Status::Corrupt(where + ": empty; expected the header line \"vcp-beacon-v2 ...\"");
   return file;
 }
 

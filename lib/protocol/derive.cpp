@@ -12,10 +12,38 @@
 
 namespace vcp {
 
+// Positions per epoch fit comfortably in a u64 under the lease limits alone (at most 16 x 2^16 x (2^20 / 8)^2 =
+// 2^54), so no lease can reach kMaxPositionsPerEpoch and ValidateLease needs no check of its own for it.
+static_assert(uint64_t{kMaxDevices} * kMaxRounds * (uint64_t{kMaxDimension} / kMinTile) *
+                      (uint64_t{kMaxDimension} / kMinTile) <=
+                  kMaxPositionsPerEpoch,
+              "the lease limits must keep D x R x tiles per round within kMaxPositionsPerEpoch");
+
+
 namespace {
 
 // One maximal subtree without an opened leaf contributes one hash; RFC 6962 splits at the largest power of two
 // below the size.
+__extension__ typedef unsigned __int128 u128;  // exact products of 64-bit terms
+
+constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
+uint64_t Saturate(u128 v) { return v > kU64Max ? kU64Max : static_cast<uint64_t>(v); }
+
+// R x 2MNK and D x R x 2MNK exactly: M, N, K <= 2^20 and R <= 2^16 keep them below 2^82.
+u128 DeviceOps128(const Lease& lease) {
+  return u128{2} * lease.workload.m * lease.workload.n * lease.workload.k * lease.rounds_per_epoch;
+}
+u128 ComputeTime128(const Lease& lease) {
+  if (lease.claimed_ops_per_second_per_device == 0) return kU64Max;
+  return DeviceOps128(lease) * 1000000 / lease.claimed_ops_per_second_per_device;
+}
+u128 Deadline128(const Lease& lease) {
+  const u128 t_c = ComputeTime128(lease);
+  return t_c + t_c * lease.slack_ppm / 1000000;
+}
+
+std::string Us(uint64_t us) { return std::to_string(us) + " us"; }
+
 uint64_t CountHashes(uint64_t lo, uint64_t size, std::span<const uint64_t> indices) {
   if (indices.empty()) return 1;
   if (size == 1) return 0;
@@ -57,37 +85,57 @@ Status ValidateLease(const Lease& lease) {
   WorkloadParams workload = lease.workload;
   workload.seed = Seed{};
   VCP_RETURN_IF_ERROR(ValidateWorkload(workload).WithContext("lease workload"));
-  const std::string R = std::to_string(lease.rounds_per_epoch), k = std::to_string(lease.samples_per_epoch);
+  const std::string D = std::to_string(lease.devices), R = std::to_string(lease.rounds_per_epoch),
+                    k = std::to_string(lease.samples_per_epoch);
+  if (lease.devices < 1 || lease.devices > kMaxDevices) {
+    return Status::InvalidArgument("lease: devices D = " + D + " is out of range; allowed: 1 to " +
+                                   std::to_string(kMaxDevices));
+  }
   if (lease.rounds_per_epoch < 1 || lease.rounds_per_epoch > kMaxRounds) {
-    return Status::InvalidArgument("lease: rounds per epoch R = " + R + " is out of range; allowed: 1.." +
+    return Status::InvalidArgument("lease: rounds per device per epoch R = " + R + " is out of range; allowed: 1 to " +
                                    std::to_string(kMaxRounds));
   }
   const uint32_t min_k = MinSamples(lease.mode);
   if (lease.samples_per_epoch < min_k || lease.samples_per_epoch > kMaxSamples) {
     return Status::InvalidArgument("lease: samples per epoch k = " + k + " is out of range for " +
                                    std::string(LeaseModeName(lease.mode)) + " mode; allowed: " + std::to_string(min_k) +
-                                   ".." + std::to_string(kMaxSamples) + " (below " + std::to_string(min_k) +
+                                   " to " + std::to_string(kMaxSamples) + " (below " + std::to_string(min_k) +
                                    ", a provider that skipped half of each epoch would pass with probability above " +
                                    "2^-40; see docs/PROTOCOL.md section 8)");
   }
-  const uint64_t leaves = LeavesPerRound(lease);
-  if (leaves > kMaxPositionsPerEpoch / lease.rounds_per_epoch) {
+  if (DeviceOps128(lease) * lease.devices > kU64Max) {
+    return Status::InvalidArgument("lease: D x R x 2MNK operations per epoch does not fit in 64 bits (at most 2^64 - 1"
+                                   "); use fewer rounds or a smaller workload");
+  }
+  if (lease.claimed_ops_per_second_per_device == 0) {
     return Status::InvalidArgument(
-        "lease: R x tiles per round exceeds 2^62 positions; use fewer rounds or a larger tile");
+        "lease: the claimed rate per device must be positive (operations per second); the deadline follows from it");
   }
-  const uint64_t ops = OperationCount(workload);
-  if (ops > std::numeric_limits<uint64_t>::max() / lease.rounds_per_epoch) {
-    return Status::InvalidArgument("lease: R x 2MNK operations per epoch does not fit in 64 bits; use fewer rounds");
+  if (lease.slack_ppm > kMaxSlackPpm) {
+    return Status::InvalidArgument("lease: slack " + std::to_string(lease.slack_ppm) +
+                                   " ppm is above the maximum " + std::to_string(kMaxSlackPpm) +
+                                   " ppm (1.0, which proves half the claimed rate); a larger slack proves less than "
+                                   "half of what the lease claims");
   }
-  if (lease.epoch_deadline_us == 0) {
-    return Status::InvalidArgument("lease: the epoch deadline must be positive (microseconds)");
+  const uint64_t t_c = ComputeTimeUs(lease);
+  if (t_c < kMinComputeUs) {
+    return Status::InvalidArgument("lease: compute time t_c = R x 2MNK / rate = " + Us(t_c) +
+                                   " per epoch is below the minimum " + Us(kMinComputeUs) +
+                                   " (1 ms: an epoch too short to time); raise R or use a larger workload");
   }
-  if (lease.claimed_ops_per_second == 0) {
-    return Status::InvalidArgument("lease: the claimed throughput must be positive (operations per second)");
+  const uint64_t deadline = EpochDeadlineUs(lease);
+  const uint64_t margin = deadline - t_c;
+  // Half the margin for the network, the other half for the honest provider's jitter at exactly the claimed rate.
+  if (u128{lease.network_allowance_us} * 2 > margin) {
+    return Status::InvalidArgument(
+        "lease: the network allowance " + Us(lease.network_allowance_us) +
+        " is not small beside the epoch's compute time: t_c = " + Us(t_c) + ", slack margin = deadline - t_c = " +
+        Us(margin) + " (slack " + std::to_string(lease.slack_ppm) + " ppm), and the allowance must fit in half of "
+        "the margin (at most " + Us(margin / 2) + "); raise R, raise the slack (max 1.0) or lower the allowance");
   }
   if (lease.start_us >= lease.end_us) {
-    return Status::InvalidArgument("lease: start " + std::to_string(lease.start_us) + " us must be before end " +
-                                   std::to_string(lease.end_us) + " us");
+    return Status::InvalidArgument("lease: start " + Us(lease.start_us) + " must be before end " + Us(lease.end_us) +
+                                   " (microseconds since the Unix epoch)");
   }
   if (lease.verifier_key == lease.provider_key) {
     return Status::InvalidArgument("lease: the verifier and provider keys must differ");
@@ -95,11 +143,11 @@ Status ValidateLease(const Lease& lease) {
   if (lease.mode == LeaseMode::kBeacon) {
     if (lease.beacon_name.empty() || lease.beacon_name.size() > kMaxBeaconNameBytes ||
         !std::all_of(lease.beacon_name.begin(), lease.beacon_name.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
-      return Status::InvalidArgument("lease: beacon mode needs a beacon name of 1.." +
+      return Status::InvalidArgument("lease: beacon mode needs a beacon name of 1 to " +
                                      std::to_string(kMaxBeaconNameBytes) + " printable ASCII characters, no spaces");
     }
     if (lease.beacon_period_us == 0) {
-      return Status::InvalidArgument("lease: beacon mode needs a positive beacon period");
+      return Status::InvalidArgument("lease: beacon mode needs a positive beacon period (microseconds)");
     }
   } else if (!lease.beacon_name.empty() || lease.beacon_genesis_us != 0 || lease.beacon_period_us != 0) {
     return Status::InvalidArgument("lease: interactive mode takes no beacon (name, genesis and period must be empty)");
@@ -110,10 +158,10 @@ Status ValidateLease(const Lease& lease) {
 // ---------------------------------------------------------------------------------------------------------------
 // Ids and seeds.
 
-Hash32 LeaseId(const Lease& lease) { return schema::HashBeforeSignature("vcp.v1.lease-id", Serialize(lease)); }
+Hash32 LeaseId(const Lease& lease) { return schema::HashBeforeSignature("vcp.v2.lease-id", Serialize(lease)); }
 
 Hash32 RecordHash(const EpochRecord& record) {
-  return schema::HashBeforeSignature("vcp.v1.record-hash", Serialize(record));
+  return schema::HashBeforeSignature("vcp.v2.record-hash", Serialize(record));
 }
 
 Seed EpochSeed(const Hash32& lease_id, uint64_t epoch, const Hash32& beacon, const Hash32& prev_record) {
@@ -122,25 +170,41 @@ Seed EpochSeed(const Hash32& lease_id, uint64_t epoch, const Hash32& beacon, con
   w.U64(epoch);
   w.Bytes(beacon);
   w.Bytes(prev_record);
-  return TaggedHash("vcp.v1.epoch-seed", w.bytes());
+  return TaggedHash("vcp.v2.epoch-seed", w.bytes());
 }
 
-Seed RoundSeed(const Seed& epoch_seed, uint32_t round) {
+Seed RoundSeed(const Seed& epoch_seed, uint32_t device, uint32_t round) {
   ByteWriter w;
   w.Bytes(epoch_seed);
+  w.U32(device);
   w.U32(round);
-  return TaggedHash("vcp.v1.round-seed", w.bytes());
+  return TaggedHash("vcp.v2.round-seed", w.bytes());
 }
 
-WorkloadParams RoundWorkload(const Lease& lease, const EpochStart& start, uint32_t round) {
+uint32_t EpochRounds(const Lease& lease) { return uint32_t{lease.devices} * lease.rounds_per_epoch; }
+
+uint32_t EpochRound(const Lease& lease, uint32_t device, uint32_t round) {
+  return device * lease.rounds_per_epoch + round;
+}
+
+WorkloadParams RoundWorkload(const Lease& lease, const EpochStart& start, uint32_t epoch_round) {
   WorkloadParams params = lease.workload;
-  params.seed = RoundSeed(EpochSeed(start.lease_id, start.epoch, start.beacon, start.prev_record), round);
+  const uint32_t r = lease.rounds_per_epoch == 0 ? 0 : epoch_round % lease.rounds_per_epoch;
+  const uint32_t d = lease.rounds_per_epoch == 0 ? 0 : epoch_round / lease.rounds_per_epoch;
+  params.seed = RoundSeed(EpochSeed(start.lease_id, start.epoch, start.beacon, start.prev_record), d, r);
   return params;
 }
 
 uint64_t LeavesPerRound(const Lease& lease) { return TileGridOf(lease.workload).leaf_count(); }
 
-uint64_t EpochOperations(const Lease& lease) { return OperationCount(lease.workload) * lease.rounds_per_epoch; }
+uint64_t DeviceOperations(const Lease& lease) { return Saturate(DeviceOps128(lease)); }
+uint64_t EpochOperations(const Lease& lease) { return Saturate(DeviceOps128(lease) * lease.devices); }
+uint64_t ComputeTimeUs(const Lease& lease) { return Saturate(ComputeTime128(lease)); }
+uint64_t EpochDeadlineUs(const Lease& lease) { return Saturate(Deadline128(lease)); }
+
+double GuaranteedRatePerDevice(const Lease& lease) {
+  return static_cast<double>(lease.claimed_ops_per_second_per_device) / (1.0 + lease.slack_ppm / 1e6);
+}
 
 Hash32 EpochTreeLeaf(const Hash32& round_root) { return MerkleLeafHash(round_root); }
 
@@ -152,7 +216,7 @@ Hash32 EpochRoot(std::span<const Hash32> round_roots) {
 }
 
 uint64_t BeaconRoundFor(const Lease& lease, uint64_t epoch_start_us) {
-  const uint64_t deadline = epoch_start_us + lease.epoch_deadline_us;
+  const uint64_t deadline = Saturate(u128{epoch_start_us} + EpochDeadlineUs(lease));
   if (lease.beacon_period_us == 0 || deadline <= lease.beacon_genesis_us) return 0;
   const uint64_t since = deadline - lease.beacon_genesis_us;
   return (since + lease.beacon_period_us - 1) / lease.beacon_period_us;
@@ -161,29 +225,34 @@ uint64_t BeaconRoundFor(const Lease& lease, uint64_t epoch_start_us) {
 // ---------------------------------------------------------------------------------------------------------------
 // Sampling.
 
-std::vector<SamplePosition> SamplePositions(const Hash32& record_hash, const Hash32& challenge, uint32_t rounds,
+SampleDraw DrawSample(const Hash32& record_hash, const Hash32& challenge, uint32_t epoch_rounds,
+                      uint64_t leaves_per_round, uint32_t draw) {
+  const uint64_t total = uint64_t{epoch_rounds} * leaves_per_round;
+  if (total == 0) return {};
+  // Accept x < limit, the largest multiple of total that fits in 2^64, so x mod total is exactly uniform.
+  const uint64_t rejected = (kU64Max - total + 1) % total;  // 2^64 mod total
+  const uint64_t limit = kU64Max - rejected + 1;            // 0 means 2^64
+  for (uint32_t attempt = 0;; ++attempt) {
+    ByteWriter fields;
+    fields.Bytes(record_hash);
+    fields.Bytes(challenge);
+    fields.U32(draw);
+    fields.U32(attempt);
+    const Hash32 h = TaggedHash("vcp.v2.sample", fields.bytes());
+    const uint64_t x = LoadLe64(std::span<const uint8_t, kHashBytes>(h).first<8>());  // the digest's first 8 bytes
+    if (limit != 0 && x >= limit) continue;
+    const uint64_t position = x % total;
+    return {{static_cast<uint32_t>(position / leaves_per_round), position % leaves_per_round}, attempt};
+  }
+}
+
+std::vector<SamplePosition> SamplePositions(const Hash32& record_hash, const Hash32& challenge, uint32_t epoch_rounds,
                                             uint64_t leaves_per_round, uint32_t samples) {
   std::vector<SamplePosition> positions;
-  const uint64_t total = uint64_t{rounds} * leaves_per_round;
-  if (total == 0) return positions;
-  // Accept x < limit, the largest multiple of total that fits in 2^64, so x mod total is exactly uniform.
-  const uint64_t rejected = (std::numeric_limits<uint64_t>::max() - total + 1) % total;  // 2^64 mod total
-  const uint64_t limit = std::numeric_limits<uint64_t>::max() - rejected + 1;            // 0 means 2^64
+  if (uint64_t{epoch_rounds} * leaves_per_round == 0) return positions;
   positions.reserve(samples);
   for (uint32_t draw = 0; draw < samples; ++draw) {
-    for (uint32_t attempt = 0;; ++attempt) {
-      ByteWriter fields;
-      fields.Bytes(record_hash);
-      fields.Bytes(challenge);
-      fields.U32(draw);
-      fields.U32(attempt);
-      const Hash32 h = TaggedHash("vcp.v1.sample", fields.bytes());
-      const uint64_t x = LoadLe64(std::span<const uint8_t, kHashBytes>(h).first<8>());  // the digest's first 8 bytes
-      if (limit != 0 && x >= limit) continue;
-      const uint64_t position = x % total;
-      positions.push_back({static_cast<uint32_t>(position / leaves_per_round), position % leaves_per_round});
-      break;
-    }
+    positions.push_back(DrawSample(record_hash, challenge, epoch_rounds, leaves_per_round, draw).position);
   }
   return positions;
 }

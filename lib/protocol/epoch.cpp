@@ -1,6 +1,9 @@
-// One epoch, both roles, without storage (docs/PROTOCOL.md sections 6 and 7).
+// One epoch, both roles, without storage (docs/PROTOCOL.md sections 6, 7 and 9).
+#include <algorithm>
+#include <optional>
 #include <string>
 
+#include "parallel.h"
 #include "vcp/bytes.h"
 #include "vcp/epoch.h"
 #include "vcp/merkle.h"
@@ -23,11 +26,15 @@ std::string JoinRounds(std::span<const uint32_t> rounds) {
 
 Finding Fail(Reason reason, std::string detail) { return Finding{reason, ToProtocolText(detail, kMaxDetailBytes)}; }
 
+std::string Plural(uint64_t n, const std::string& word) { return std::to_string(n) + " " + word + (n == 1 ? "" : "s"); }
+
 Status CheckLeafShape(const Lease& lease, const EpochLeaves& leaves) {
   const uint64_t per_round = LeavesPerRound(lease);
-  if (leaves.size() != lease.rounds_per_epoch) {
+  if (leaves.size() != EpochRounds(lease)) {
     return Status::InvalidArgument("epoch leaves: " + std::to_string(leaves.size()) +
-                                   " rounds given; the lease has R = " + std::to_string(lease.rounds_per_epoch));
+                                   " rounds given; the lease has D x R = " + std::to_string(lease.devices) + " x " +
+                                   std::to_string(lease.rounds_per_epoch) + " = " +
+                                   std::to_string(EpochRounds(lease)));
   }
   for (size_t r = 0; r < leaves.size(); ++r) {
     if (leaves[r].size() != per_round) {
@@ -44,22 +51,96 @@ Status CheckLeafShape(const Lease& lease, const EpochLeaves& leaves) {
 // ---------------------------------------------------------------------------------------------------------------
 // Provider.
 
-Result<EpochRun> RunEpochRounds(const Lease& lease, const EpochStart& start, const RunOptions& options) {
-  EpochRun run;
-  run.leaves.reserve(lease.rounds_per_epoch);
-  for (uint32_t r = 0; r < lease.rounds_per_epoch; ++r) {
-    VCP_ASSIGN_OR_RETURN(std::unique_ptr<Commitment> commitment, RunWorkload(RoundWorkload(lease, start, r), options));
-    if (r == 0) run.device = commitment->device();
-    VCP_ASSIGN_OR_RETURN(std::vector<Hash32> leaves, commitment->LeafHashes());
-    run.leaves.push_back(std::move(leaves));
+DeviceEvidence EvidenceOf(const DeviceInfo& device) {
+  DeviceEvidence e;
+  e.backend = device.backend == "cuda" ? DeviceBackend::kCuda : DeviceBackend::kCpu;
+  e.name = ToProtocolText(device.name, kMaxDeviceNameBytes);
+  e.uuid = device.uuid;
+  e.pci_bus_id = ToProtocolText(device.pci_bus_id, kMaxPciBusIdBytes);
+  e.memory_bytes = device.memory_bytes;
+  e.compute_units = static_cast<uint32_t>(std::max(device.compute_units, 0));
+  e.max_clock_khz = device.max_clock_khz;
+  e.max_memory_clock_khz = device.max_memory_clock_khz;
+  e.compute_capability_major = static_cast<uint8_t>(std::clamp(device.compute_capability_major, 0, 255));
+  e.compute_capability_minor = static_cast<uint8_t>(std::clamp(device.compute_capability_minor, 0, 255));
+  e.driver_version = static_cast<uint32_t>(std::max(device.driver_version_number, 0));
+  e.runtime_version = static_cast<uint32_t>(std::max(device.runtime_version_number, 0));
+  return e;
+}
+
+namespace {
+
+// The run options of each of the lease's devices: a GPU ordinal each (CUDA), or a share of the threads (CPU).
+Result<std::vector<RunOptions>> DeviceOptions(const Lease& lease, const RunOptions& options) {
+  const uint32_t devices = lease.devices;
+  VCP_ASSIGN_OR_RETURN(const DeviceInfo selected, SelectBackend(options));
+  std::vector<RunOptions> each(devices, options);
+  if (selected.backend == "cuda") {
+    VCP_ASSIGN_OR_RETURN(const std::vector<DeviceInfo> gpus, ListDevices(BackendChoice::kCuda));
+    if (gpus.size() < devices) {
+      return Status::Unavailable("the lease names " + Plural(devices, "device") + "; this machine has " +
+                                 Plural(gpus.size(), "CUDA device") +
+                                 " (CUDA_VISIBLE_DEVICES may hide some): run it where all of them are visible");
+    }
+    for (uint32_t d = 0; d < devices; ++d) {
+      each[d].backend = BackendChoice::kCuda;
+      each[d].device = static_cast<int>(d);
+    }
+    return each;
   }
+  // Simulated devices: the threads split between them, so D of them together use what one run would.
+  const int threads = std::max(1, ResolveThreads(options.threads) / static_cast<int>(devices));
+  for (RunOptions& o : each) {
+    o.backend = BackendChoice::kCpu;
+    o.threads = threads;
+  }
+  return each;
+}
+
+}  // namespace
+
+Result<EpochRun> RunEpochRounds(const Lease& lease, const EpochStart& start, const RunOptions& options) {
+  const uint32_t devices = lease.devices, rounds = lease.rounds_per_epoch;
+  if (devices == 0)
+    return Status::InvalidArgument("the lease names no devices; D is 1 to " + std::to_string(kMaxDevices));
+  VCP_ASSIGN_OR_RETURN(const std::vector<RunOptions> each, DeviceOptions(lease, options));
+  EpochRun run;
+  run.leaves.resize(EpochRounds(lease));
+  run.devices.resize(devices);
+  std::vector<Status> failures(devices);
+  // One thread per device, each running its rounds in order: one deadline covers all D devices at once.
+  ParallelFor(devices, static_cast<int>(devices), 1, [&](uint64_t begin, uint64_t end) {
+    for (uint64_t d = begin; d < end; ++d) {
+      for (uint32_t r = 0; r < rounds; ++r) {
+        const uint32_t q = static_cast<uint32_t>(d) * rounds + r;
+        Result<std::unique_ptr<Commitment>> commitment = RunWorkload(RoundWorkload(lease, start, q), each[d]);
+        if (!commitment.ok()) {
+          failures[d] = commitment.status().WithContext("device " + std::to_string(d) + " round " + std::to_string(r));
+          return;
+        }
+        if (r == 0) run.devices[d] = EvidenceOf((*commitment)->device());
+        Result<std::vector<Hash32>> leaves = (*commitment)->LeafHashes();
+        if (!leaves.ok()) {
+          failures[d] = leaves.status().WithContext("device " + std::to_string(d) + " round " + std::to_string(r));
+          return;
+        }
+        run.leaves[q] = std::move(leaves).value();
+      }
+    }
+  });
+  for (const Status& failure : failures) VCP_RETURN_IF_ERROR(failure);
   return run;
 }
 
 Result<EpochCommit> CommitEpoch(const Lease& lease, const EpochStart& start, const EpochLeaves& leaves,
-                                const std::string& device, uint64_t provider_start_us, uint64_t provider_end_us,
-                                const SecretKey& provider_key) {
+                                std::span<const DeviceEvidence> devices, uint64_t provider_start_us,
+                                uint64_t provider_end_us, const SecretKey& provider_key) {
   VCP_RETURN_IF_ERROR(CheckLeafShape(lease, leaves));
+  if (devices.size() != lease.devices) {
+    return Status::InvalidArgument("epoch record: " + std::to_string(devices.size()) +
+                                   " device evidence entries given; the lease names D = " +
+                                   std::to_string(lease.devices) + " devices, one entry each");
+  }
   EpochCommit commit;
   commit.round_roots.reserve(leaves.size());
   for (const auto& round : leaves) commit.round_roots.push_back(MerkleTree::Build(round).root());
@@ -73,7 +154,11 @@ Result<EpochCommit> CommitEpoch(const Lease& lease, const EpochStart& start, con
   record.operations = EpochOperations(lease);
   record.provider_start_us = provider_start_us;
   record.provider_end_us = provider_end_us;
-  record.device = ToProtocolText(device, kMaxDeviceBytes);
+  for (DeviceEvidence device : devices) {
+    device.name = ToProtocolText(device.name, kMaxDeviceNameBytes);
+    device.pci_bus_id = ToProtocolText(device.pci_bus_id, kMaxPciBusIdBytes);
+    record.devices.push_back(std::move(device));
+  }
   VCP_RETURN_IF_ERROR(Sign(record, provider_key));
   return commit;
 }
@@ -87,9 +172,9 @@ Result<std::vector<Hash32>> RecomputeRoundLeaves(const Lease& lease, const Epoch
 
 Result<EpochOpenings> BuildOpenings(const Lease& lease, const EpochRecord& record, std::span<const Hash32> round_roots,
                                     const SampleSet& sample, const RoundLeafSource& leaves) {
-  if (round_roots.size() != lease.rounds_per_epoch) {
+  if (round_roots.size() != EpochRounds(lease)) {
     return Status::InvalidArgument("response: " + std::to_string(round_roots.size()) +
-                                   " round roots given; the lease has R = " + std::to_string(lease.rounds_per_epoch));
+                                   " round roots given; the lease has D x R = " + std::to_string(EpochRounds(lease)));
   }
   const uint64_t per_round = LeavesPerRound(lease);
   EpochOpenings openings;
@@ -128,7 +213,7 @@ Result<EpochResponse> BuildResponse(const Lease& lease, const EpochRecord& recor
                                     const ChallengeValue& challenge, const RoundLeafSource& leaves,
                                     const SecretKey& provider_key) {
   const Hash32 record_hash = RecordHash(record);
-  const SampleSet sample = GroupSamples(SamplePositions(record_hash, challenge.value, lease.rounds_per_epoch,
+  const SampleSet sample = GroupSamples(SamplePositions(record_hash, challenge.value, EpochRounds(lease),
                                                         LeavesPerRound(lease), lease.samples_per_epoch));
   VCP_ASSIGN_OR_RETURN(EpochOpenings openings, BuildOpenings(lease, record, round_roots, sample, leaves));
   EpochResponse response;
@@ -182,19 +267,29 @@ RecordCheck CheckRecord(const Lease& lease, const EpochStart& start, uint64_t ar
     return out;
   }
   out.record = record;
-  if (record.rounds != lease.rounds_per_epoch || record.operations != EpochOperations(lease)) {
-    out.finding =
-        Fail(Reason::kWrongParameters,
-             "the record claims R = " + std::to_string(record.rounds) + " and " + std::to_string(record.operations) +
-                 " operations; the lease requires R = " + std::to_string(lease.rounds_per_epoch) + " and " +
-                 std::to_string(EpochOperations(lease)));
+  if (record.devices.size() != lease.devices || record.rounds != lease.rounds_per_epoch ||
+      record.operations != EpochOperations(lease)) {
+    out.finding = Fail(Reason::kWrongParameters,
+                       "the record claims D = " + std::to_string(record.devices.size()) + " devices, R = " +
+                           std::to_string(record.rounds) + " rounds per device and " +
+                           std::to_string(record.operations) + " operations; the lease requires D = " +
+                           std::to_string(lease.devices) + ", R = " + std::to_string(lease.rounds_per_epoch) +
+                           " and " + std::to_string(EpochOperations(lease)));
     return out;
   }
-  const uint64_t window = arrival_us > start.start_us ? arrival_us - start.start_us : 0;
-  if (window > lease.epoch_deadline_us) {
+  if (arrival_us < start.start_us) {
+    // No window can be measured on a clock that went backwards: the verifier's fault, not the provider's.
+    out.finding = Fail(Reason::kVoidClock, "the verifier's clock went backwards: the record arrived at " +
+                                               std::to_string(arrival_us) + " us, before the epoch's start at " +
+                                               std::to_string(start.start_us) + " us");
+    return out;
+  }
+  const uint64_t window = arrival_us - start.start_us;
+  const uint64_t deadline = EpochDeadlineUs(lease);
+  if (window > deadline) {
     out.finding = Fail(Reason::kLate, "the record arrived " + std::to_string(window / 1000) +
                                           " ms after the epoch start; the deadline is " +
-                                          std::to_string(lease.epoch_deadline_us / 1000) + " ms");
+                                          std::to_string(deadline / 1000) + " ms");
     return out;
   }
   return out;
@@ -231,7 +326,7 @@ Finding CheckResponse(const Lease& lease, const EpochStart& start, const EpochRe
                                                      : std::string()));
   }
 
-  const SampleSet sample = GroupSamples(SamplePositions(record_hash, expected.value, lease.rounds_per_epoch,
+  const SampleSet sample = GroupSamples(SamplePositions(record_hash, expected.value, EpochRounds(lease),
                                                         LeavesPerRound(lease), lease.samples_per_epoch));
   return CheckOpenings(lease, start, record, sample, EpochOpenings{response.rounds, response.epoch_hashes}, threads);
 }
@@ -256,7 +351,7 @@ Finding CheckOpenings(const Lease& lease, const EpochStart& start, const EpochRe
     }
   }
   std::vector<uint64_t> rounds64(sample.rounds.begin(), sample.rounds.end());
-  const uint64_t epoch_needed = MultiProofHashCount(lease.rounds_per_epoch, rounds64);
+  const uint64_t epoch_needed = MultiProofHashCount(EpochRounds(lease), rounds64);
   if (openings.epoch_hashes.size() != epoch_needed) {
     return Fail(Reason::kBadProof, "the epoch proof carries " + std::to_string(openings.epoch_hashes.size()) +
                                        " hashes; the " + std::to_string(rounds64.size()) + " opened rounds need " +
@@ -267,7 +362,7 @@ Finding CheckOpenings(const Lease& lease, const EpochStart& start, const EpochRe
   std::vector<Hash32> root_leaves;
   root_leaves.reserve(openings.rounds.size());
   for (const RoundOpening& round : openings.rounds) root_leaves.push_back(EpochTreeLeaf(round.root));
-  const MultiProof epoch_proof{lease.rounds_per_epoch, rounds64, openings.epoch_hashes};
+  const MultiProof epoch_proof{EpochRounds(lease), rounds64, openings.epoch_hashes};
   if (Status s = VerifyMulti(epoch_proof, root_leaves, record.epoch_root); !s.ok()) {
     return Fail(Reason::kBadEpochProof,
                 "the opened round roots do not give the record's epoch root: " + std::string(s.message()));

@@ -49,6 +49,14 @@ json EntryJson(StoreRole role, const LogEntry& entry) {
       j["error"] = std::string(plan.status().message());
     }
   }
+  if (role == StoreRole::kVerifier && entry.type == uint8_t(VerifierEntry::kStart)) {
+    Result<StartEntry> start = DecodeStartEntry(entry.payload);
+    if (start.ok()) {
+      j["schedule"] = std::string(EpochScheduleName(start->schedule));
+    } else {
+      j["error"] = std::string(start.status().message());
+    }
+  }
   if (role == StoreRole::kVerifier && entry.type == uint8_t(VerifierEntry::kArrival)) {
     Result<ArrivalEntry> arrival = DecodeArrivalEntry(entry.payload);
     if (arrival.ok()) {

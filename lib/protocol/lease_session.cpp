@@ -115,15 +115,6 @@ Status CheckKind(std::span<const uint8_t> bytes, MessageType expected) {
 
 }  // namespace
 
-std::string DescribeDevice(const DeviceInfo& d) {
-  std::string out = d.backend + ": " + d.name;
-  if (d.compute_units > 0)
-    out += d.backend == "cuda" ? " (" + std::to_string(d.compute_units) + " SMs)"
-                               : " (" + std::to_string(d.compute_units) + " threads)";
-  if (!d.driver_version.empty()) out += ", driver " + d.driver_version;
-  return out;
-}
-
 bool FailureClosesEpoch(Reason reason) {
   switch (reason) {
     case Reason::kMalformedRecord:
@@ -272,22 +263,22 @@ Result<ProveOutcome> ProviderSession::Prove(const EpochStart& start, const Secre
   const uint64_t t0 = options.clock->NowMicros();
   VCP_ASSIGN_OR_RETURN(EpochRun run, RunEpochRounds(lease_, start, options.run));
   const uint64_t t1 = options.clock->NowMicros();
-  VCP_ASSIGN_OR_RETURN(ProveOutcome outcome, Finish(*state, std::move(run.leaves), DescribeDevice(run.device), t0, t1,
-                                                    key, options.keep_leaves));
+  VCP_ASSIGN_OR_RETURN(ProveOutcome outcome,
+                       Finish(*state, std::move(run.leaves), run.devices, t0, t1, key, options.keep_leaves));
   outcome.seconds = SecondsSince(began);
   return outcome;
 }
 
 Result<ProveOutcome> ProviderSession::ProveFromLeaves(const EpochStart& start, EpochLeaves leaves,
-                                                      const std::string& device, uint64_t provider_start_us,
+                                                      std::vector<DeviceEvidence> devices, uint64_t provider_start_us,
                                                       uint64_t provider_end_us, const SecretKey& key,
                                                       bool keep_leaves) {
   VCP_RETURN_IF_ERROR(CheckKey(key));
   VCP_ASSIGN_OR_RETURN(EpochState * state, Begin(start));
   if (state->record) return ProveOutcome{*state->record, /*already_logged=*/true, 0};
   const auto began = std::chrono::steady_clock::now();
-  VCP_ASSIGN_OR_RETURN(ProveOutcome outcome,
-                       Finish(*state, std::move(leaves), device, provider_start_us, provider_end_us, key, keep_leaves));
+  VCP_ASSIGN_OR_RETURN(ProveOutcome outcome, Finish(*state, std::move(leaves), devices, provider_start_us,
+                                                    provider_end_us, key, keep_leaves));
   outcome.seconds = SecondsSince(began);
   return outcome;
 }
@@ -316,11 +307,11 @@ Result<ProviderSession::EpochState*> ProviderSession::Begin(const EpochStart& st
   return &epochs_.back();
 }
 
-Result<ProveOutcome> ProviderSession::Finish(EpochState& state, EpochLeaves leaves, const std::string& device,
-                                             uint64_t provider_start_us, uint64_t provider_end_us, const SecretKey& key,
-                                             bool keep_leaves) {
+Result<ProveOutcome> ProviderSession::Finish(EpochState& state, EpochLeaves leaves,
+                                             std::span<const DeviceEvidence> devices, uint64_t provider_start_us,
+                                             uint64_t provider_end_us, const SecretKey& key, bool keep_leaves) {
   VCP_ASSIGN_OR_RETURN(EpochCommit commit,
-                       CommitEpoch(lease_, state.start, leaves, device, provider_start_us, provider_end_us, key));
+                       CommitEpoch(lease_, state.start, leaves, devices, provider_start_us, provider_end_us, key));
   // The leaves file first: a logged record then always has its leaves (or falls back to recomputing).
   if (keep_leaves)
     VCP_RETURN_IF_ERROR(WriteLeavesFile(LeavesPath(state.start.epoch), lease_id_, state.start.epoch, leaves));
@@ -399,7 +390,7 @@ Result<RespondOutcome> ProviderSession::Answer(EpochState& state, const Challeng
         file_problem = ec ? "cannot check for the leaves file: " + ec.message() : "no leaves file";
       } else {
         Result<EpochLeaves> read =
-            ReadLeavesFile(LeavesPath(epoch), lease_id_, epoch, lease_.rounds_per_epoch, LeavesPerRound(lease_));
+            ReadLeavesFile(LeavesPath(epoch), lease_id_, epoch, EpochRounds(lease_), LeavesPerRound(lease_));
         if (read.ok()) {
           from_file = std::move(read).value();
         } else {
@@ -446,7 +437,7 @@ Result<VerifierSession> VerifierSession::Create(const std::filesystem::path& dir
   session.lease_ = lease;
   session.lease_id_ = LeaseId(lease);
   session.options_.random(session.schedule_seed_);
-  session.mean_gap_us_ = MeanGapForShare(lease.epoch_deadline_us, audit_share);
+  session.mean_gap_us_ = MeanGapForShare(EpochDeadlineUs(lease), audit_share);
   VCP_RETURN_IF_ERROR(session.log_.Append(uint8_t(VerifierEntry::kLease), Serialize(lease)));
   VCP_RETURN_IF_ERROR(session.log_.Append(uint8_t(VerifierEntry::kPlan),
                                           EncodeAuditPlanEntry({session.schedule_seed_, session.mean_gap_us_})));
@@ -488,9 +479,10 @@ Status VerifierSession::Replay() {
         accepted_ = true;
         break;
       case VerifierEntry::kStart: {
-        Result<EpochStart> start = ParseEpochStart(entry.payload);
+        Result<StartEntry> start = DecodeStartEntry(entry.payload);
         if (!start.ok()) return CorruptEntry(entry, start.status());
-        epochs_.push_back(VerifierEpoch{*start, std::nullopt, 0, std::nullopt, std::nullopt, std::nullopt});
+        epochs_.push_back(VerifierEpoch{start->schedule, start->start, std::nullopt, 0, std::nullopt, std::nullopt,
+                                        std::nullopt});
         break;
       }
       case VerifierEntry::kArrival: {
@@ -542,10 +534,13 @@ std::vector<uint64_t> VerifierSession::AuditTimes() const {
 }
 
 uint64_t VerifierSession::NextAuditUs(uint64_t now_us) const {
-  for (uint64_t t : AuditTimes()) {
-    if (t >= now_us) return t;
-  }
-  return 0;
+  return now_us == 0 ? FirstAuditAfter(schedule_seed_, lease_.start_us, lease_.end_us, mean_gap_us_, 0)
+                     : FirstAuditAfter(schedule_seed_, lease_.start_us, lease_.end_us, mean_gap_us_, now_us - 1);
+}
+
+uint64_t VerifierSession::ScheduledStartUs() const {
+  const uint64_t last_start = epochs_.empty() ? lease_.start_us : epochs_.back().start.start_us;
+  return FirstAuditAfter(schedule_seed_, lease_.start_us, lease_.end_us, mean_gap_us_, last_start);
 }
 
 VerifierEpoch* VerifierSession::OpenEpoch() {
@@ -577,6 +572,7 @@ Result<Verdict> VerifierSession::Close(VerifierEpoch& epoch, Reason reason, std:
   v.lease_id = lease_id_;
   v.epoch = epoch.start.epoch;
   v.record_hash = epoch.record ? RecordHash(*epoch.record) : Hash32{};
+  v.schedule = epoch.schedule;
   v.reason = reason;
   v.start_us = epoch.start.start_us;
   v.arrival_us = epoch.record ? epoch.arrival_us : 0;
@@ -590,19 +586,37 @@ Result<Verdict> VerifierSession::Close(VerifierEpoch& epoch, Reason reason, std:
 
 Status VerifierSession::CheckKey(const SecretKey& key) const { return WrongKey(lease_, key, /*provider_role=*/false); }
 
-Result<EpochStart> VerifierSession::StartEpoch(const SecretKey& key) {
+Result<EpochStart> VerifierSession::StartEpoch(const SecretKey& key, EpochSchedule schedule) {
   VCP_RETURN_IF_ERROR(CheckKey(key));
   if (!accepted_) return Status::InvalidArgument("the provider has not accepted the lease yet (add its acceptance)");
   const uint64_t now = options_.clock->NowMicros();
   if (now >= lease_.end_us)
     return Status::InvalidArgument("the lease ended at " + std::to_string(lease_.end_us) + " us");
-  if (VerifierEpoch* open = OpenEpoch()) {
+  const uint64_t deadline = EpochDeadlineUs(lease_);
+  VerifierEpoch* open = OpenEpoch();
+  // Within its deadline the open epoch's start is handed out again: a restart after a crash between logging the
+  // start and delivering it resumes instead of losing the epoch.
+  if (open != nullptr && !open->record && now <= open->start.start_us + deadline) return open->start;
+  if (schedule == EpochSchedule::kScheduled) {
+    // Scheduled epochs are the random sample of the lease's timeline the availability bound rests on, so each one
+    // answers to an audit time the provider could not predict, and no audit time serves twice.
+    const uint64_t due = ScheduledStartUs();
+    if (due == 0) {
+      return Status::InvalidArgument("the secret audit schedule has no time left before the lease ends at " +
+                                     std::to_string(lease_.end_us) + " us; start on demand instead");
+    }
+    if (now < due) {
+      return Status::InvalidArgument("no audit time has come since the last epoch started; the next is at " +
+                                     std::to_string(due) + " us (in " + std::to_string((due - now) / 1'000'000) +
+                                     " s): wait for it (vcp epoch start --wait), or start on demand");
+    }
+  } else if (schedule != EpochSchedule::kOnDemand) {
+    return Status::InvalidArgument("epoch schedule " + std::to_string(int(schedule)) +
+                                   " is unknown; allowed: scheduled, on demand");
+  }
+  if (open != nullptr) {
     if (!open->record) {
-      // Within its deadline the open epoch's start is handed out again: a restart after a crash between logging
-      // the start and delivering it resumes instead of losing the epoch.
-      if (now <= open->start.start_us + lease_.epoch_deadline_us) return open->start;
-      const std::string detail =
-          "no record arrived within the " + std::to_string(lease_.epoch_deadline_us / 1000) + " ms deadline";
+      const std::string detail = "no record arrived within the " + std::to_string(deadline / 1000) + " ms deadline";
       VCP_RETURN_IF_ERROR(Close(*open, Reason::kMissed, detail, key).status());
     } else {
       VCP_RETURN_IF_ERROR(Close(*open, Reason::kNoResponse,
@@ -617,9 +631,59 @@ Result<EpochStart> VerifierSession::StartEpoch(const SecretKey& key) {
   start.prev_record = ChainHead();
   start.start_us = options_.clock->NowMicros();
   VCP_RETURN_IF_ERROR(Sign(start, key));
-  VCP_RETURN_IF_ERROR(log_.Append(uint8_t(VerifierEntry::kStart), Serialize(start)));
-  epochs_.push_back(VerifierEpoch{start, std::nullopt, 0, std::nullopt, std::nullopt, std::nullopt});
+  VCP_RETURN_IF_ERROR(log_.Append(uint8_t(VerifierEntry::kStart), EncodeStartEntry(schedule, start)));
+  epochs_.push_back(VerifierEpoch{schedule, start, std::nullopt, 0, std::nullopt, std::nullopt, std::nullopt});
   return start;
+}
+
+Result<Verdict> VerifierSession::VoidEpoch(Reason void_reason, std::string detail, const SecretKey& key) {
+  VCP_RETURN_IF_ERROR(CheckKey(key));
+  if (OutcomeOf(void_reason) != VerdictOutcome::kVoid) {
+    return Status::InvalidArgument("reason " + std::string(ReasonName(void_reason)) +
+                                   " is not a void reason; allowed: void-verifier-down, void-clock, "
+                                   "void-beacon-unavailable");
+  }
+  VerifierEpoch* open = OpenEpoch();
+  if (open == nullptr) return Status::InvalidArgument("no epoch is open: there is nothing to void");
+  const std::string epoch_name = "epoch " + std::to_string(open->start.epoch);
+  const uint64_t now = options_.clock->NowMicros();
+  const uint64_t deadline_end = open->start.start_us + EpochDeadlineUs(lease_);
+  const bool clock_behind = now < open->start.start_us;
+  if (now <= deadline_end && !(void_reason == Reason::kVoidClock && clock_behind)) {
+    return Status::InvalidArgument(epoch_name + "'s deadline has not passed (it ends at " +
+                                   std::to_string(deadline_end) + " us): the verifier can still time its record");
+  }
+  std::string why;
+  if (open->record) {
+    if (void_reason != Reason::kVoidBeaconUnavailable || lease_.mode != LeaseMode::kBeacon) {
+      return Status::InvalidArgument(epoch_name +
+                                     "'s record arrived and was timed; after that only a beacon-mode epoch whose "
+                                     "beacon round never came may be voided (void-beacon-unavailable)");
+    }
+    if (options_.beacon == nullptr) {
+      return Status::InvalidArgument("voiding for an unavailable beacon needs the beacon source, to show the round "
+                                     "is unavailable");
+    }
+    VCP_RETURN_IF_ERROR(CheckBeaconSource(lease_, *options_.beacon));
+    const uint64_t round = BeaconRoundFor(lease_, open->start.start_us);
+    Result<Hash32> value = options_.beacon->Value(round);
+    if (value.ok()) {
+      return Status::InvalidArgument("beacon round " + std::to_string(round) + " is published: verify " + epoch_name +
+                                     "'s response against it instead of voiding it");
+    }
+    if (value.status().code() != StatusCode::kUnavailable) return value.status();
+    why = "beacon round " + std::to_string(round) + " never came: " + std::string(value.status().message());
+  } else if (void_reason == Reason::kVoidBeaconUnavailable && lease_.mode != LeaseMode::kBeacon) {
+    return Status::InvalidArgument("void-beacon-unavailable applies to beacon-mode leases; this one is interactive");
+  } else if (void_reason == Reason::kVoidVerifierDown) {
+    why = "the verifier was not running to time a record within the deadline";
+  } else if (void_reason == Reason::kVoidClock) {
+    why = "the verifier's clock cannot time this epoch";
+  } else {
+    why = "the beacon round the epoch needs never came";
+  }
+  if (!detail.empty()) why += " (" + detail + ")";
+  return Close(*open, void_reason, why + "; neither a pass nor a failure", key);
 }
 
 Result<Challenge> VerifierSession::IssueChallenge(VerifierEpoch& epoch, const SecretKey& key) {
@@ -725,7 +789,7 @@ Result<ResponseOutcome> VerifierSession::ReceiveResponse(std::span<const uint8_t
   if (finding.ok()) {
     const uint64_t window = open->arrival_us - std::min(open->arrival_us, open->start.start_us);
     finding.detail = std::to_string(lease_.samples_per_epoch) + " sampled tiles recomputed and proven; record after " +
-                     std::to_string(window / 1000) + " ms of a " + std::to_string(lease_.epoch_deadline_us / 1000) +
+                     std::to_string(window / 1000) + " ms of a " + std::to_string(EpochDeadlineUs(lease_) / 1000) +
                      " ms deadline";
   }
   VCP_ASSIGN_OR_RETURN(Verdict verdict, Close(*open, finding.reason, finding.detail, key));
@@ -735,8 +799,12 @@ Result<ResponseOutcome> VerifierSession::ReceiveResponse(std::span<const uint8_t
 }
 
 LeaseReport VerifierSession::Report(uint64_t now_us, double confidence) const {
-  const std::vector<Verdict> all = verdicts();
-  return SummarizeLease(lease_, all, now_us, confidence);
+  std::vector<ReportEpoch> closed;
+  for (const VerifierEpoch& epoch : epochs_) {
+    if (!epoch.verdict) continue;
+    closed.push_back(ReportEpoch{*epoch.verdict, epoch.record ? epoch.record->devices : std::vector<DeviceEvidence>{}});
+  }
+  return SummarizeLease(lease_, closed, now_us, confidence);
 }
 
 }  // namespace vcp

@@ -48,6 +48,14 @@ class JsonWriter {
   void HashList(std::string_view name, const std::vector<Hash32>& hashes) { Put(name, HexArray(hashes)); }
   template <class Item, class F>
   void List(std::string_view name, const std::vector<Item>& items, const schema::ListRule&, F&& item) {
+    Items(name, items, std::forward<F>(item));
+  }
+  template <class Item>
+  void Count(std::string_view name, const std::vector<Item>& items, const schema::ListRule&) {
+    Put(name, items.size());
+  }
+  template <class Item, class F>
+  void Items(std::string_view name, const std::vector<Item>& items, F&& item) {
     Json array = Json::array();
     for (size_t i = 0; i < items.size(); ++i) {
       open_.emplace_back(std::string(), Json::object());
@@ -89,7 +97,11 @@ Json FieldsJson(const M& m) {
 Json MessageObject(const Lease& m) {
   Json j = FieldsJson(m);
   j["lease_id"] = ToHex(LeaseId(m));
+  j["operations_per_device"] = DeviceOperations(m);
   j["operations_per_epoch"] = EpochOperations(m);
+  j["compute_time_us"] = ComputeTimeUs(m);
+  j["deadline_us"] = EpochDeadlineUs(m);
+  j["guaranteed_ops_per_second_per_device"] = GuaranteedRatePerDevice(m);
   return j;
 }
 Json MessageObject(const LeaseAcceptance& m) { return FieldsJson(m); }
@@ -107,7 +119,7 @@ Json MessageObject(const Challenge& m) { return FieldsJson(m); }
 Json MessageObject(const EpochResponse& m) { return FieldsJson(m); }
 Json MessageObject(const Verdict& m) {
   Json j = FieldsJson(m);
-  j["verdict"] = m.reason == Reason::kPass ? "pass" : "fail";
+  j["verdict"] = std::string(VerdictOutcomeName(OutcomeOf(m.reason)));
   return j;
 }
 Json MessageObject(const MultiProof& proof) {

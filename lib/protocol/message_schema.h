@@ -12,6 +12,9 @@
 //   Text(name, std::string& v, const TextRule&)   length prefix, then printable ASCII
 //   HashList(name, std::vector<Hash32>& v)   u32 count, then count hashes
 //   List(name, std::vector<Item>& v, const ListRule&, item)   u32 count, then item(element, index) per element
+//   Count(name, std::vector<Item>& v, const ListRule&)   a u8 count of a list whose elements come later (the
+//                                            record's D): the parser checks it against the rule and resizes v
+//   Items(name, std::vector<Item>& v, item)  the elements of a list counted earlier, no count of their own
 //   BeginGroup(name) ... EndGroup()          nests the fields between them in JSON; no bytes of its own
 //   Check(name, ok, explain)                 a rule on field `name` the parser enforces; explain() says why
 //
@@ -55,6 +58,15 @@ inline constexpr EnumRule<ChallengeKind> kChallengeKindRule{
              c == static_cast<uint8_t>(ChallengeKind::kBeacon);
     }};
 inline constexpr EnumRule<Reason> kReasonRule{&ReasonName, &IsKnownReason};
+inline constexpr EnumRule<DeviceBackend> kDeviceBackendRule{
+    &DeviceBackendName, [](uint8_t c) {
+      return c == static_cast<uint8_t>(DeviceBackend::kCpu) || c == static_cast<uint8_t>(DeviceBackend::kCuda);
+    }};
+inline constexpr EnumRule<EpochSchedule> kEpochScheduleRule{
+    &EpochScheduleName, [](uint8_t c) {
+      return c == static_cast<uint8_t>(EpochSchedule::kScheduled) ||
+             c == static_cast<uint8_t>(EpochSchedule::kOnDemand);
+    }};
 
 // A text field: the width of its length prefix, its longest allowed length, and whether the space is allowed
 // (printable ASCII is 0x20..0x7e; without the space 0x21..0x7e). Writers cut longer text to max_bytes.
@@ -64,15 +76,18 @@ struct TextRule {
   bool allow_space;
 };
 inline constexpr TextRule kBeaconNameRule{1, kMaxBeaconNameBytes, false};
-inline constexpr TextRule kDeviceRule{2, kMaxDeviceBytes, true};
+inline constexpr TextRule kDeviceNameRule{1, kMaxDeviceNameBytes, true};
+inline constexpr TextRule kPciBusIdRule{1, kMaxPciBusIdBytes, false};
 inline constexpr TextRule kDetailRule{2, kMaxDetailBytes, true};
 
-// A list of structured elements: the most elements the parser accepts, and why (for the error message).
+// A list of structured elements: how many elements the parser accepts, and why (for the error message).
 struct ListRule {
+  uint32_t min_items;
   uint32_t max_items;
   std::string_view why;
 };
-inline constexpr ListRule kOpenedRoundsRule{kMaxSamples, "the most samples a lease may draw"};
+inline constexpr ListRule kOpenedRoundsRule{0, kMaxSamples, "the most samples a lease may draw"};
+inline constexpr ListRule kDevicesRule{1, kMaxDevices, "a lease names 1 to 16 devices"};
 
 // TaggedHash(tag, every byte of a serialized message before its signature): what signatures, the lease id and
 // the record hash cover (docs/PROTOCOL.md sections 2 and 5).
@@ -114,10 +129,15 @@ void Fields(V& v, M& m) {
   v.BeginGroup("workload");
   WorkloadFields(v, m.workload);
   v.EndGroup();
+  v.Uint("devices", m.devices);
+  v.Check("devices", m.devices >= 1 && m.devices <= kMaxDevices, [&] {
+    return std::to_string(m.devices) + " is out of range; allowed: 1 to " + std::to_string(kMaxDevices);
+  });
   v.Uint("rounds_per_epoch", m.rounds_per_epoch);
   v.Uint("samples_per_epoch", m.samples_per_epoch);
-  v.Uint("epoch_deadline_us", m.epoch_deadline_us);
-  v.Uint("claimed_ops_per_second", m.claimed_ops_per_second);
+  v.Uint("claimed_ops_per_second_per_device", m.claimed_ops_per_second_per_device);
+  v.Uint("slack_ppm", m.slack_ppm);
+  v.Uint("network_allowance_us", m.network_allowance_us);
   v.Uint("start_us", m.start_us);
   v.Uint("end_us", m.end_us);
   v.BeginGroup("beacon");  // zero and empty in interactive mode
@@ -147,19 +167,37 @@ void Fields(V& v, M& m) {
   v.Bytes("verifier_signature", m.verifier_signature);
 }
 
-// 4.4 Epoch record, "VCPR".
+// One device evidence entry of a record (4.4).
+template <class V, Of<DeviceEvidence> E>
+void DeviceFields(V& v, E& e) {
+  v.Enum("backend", e.backend, kDeviceBackendRule);
+  v.Text("name", e.name, kDeviceNameRule);
+  v.Bytes("uuid", e.uuid);
+  v.Text("pci_bus_id", e.pci_bus_id, kPciBusIdRule);
+  v.Uint("memory_bytes", e.memory_bytes);
+  v.Uint("compute_units", e.compute_units);
+  v.Uint("max_clock_khz", e.max_clock_khz);
+  v.Uint("max_memory_clock_khz", e.max_memory_clock_khz);
+  v.Uint("compute_capability_major", e.compute_capability_major);
+  v.Uint("compute_capability_minor", e.compute_capability_minor);
+  v.Uint("driver_version", e.driver_version);
+  v.Uint("runtime_version", e.runtime_version);
+}
+
+// 4.4 Epoch record, "VCPR". D (the device count) comes before R; its D evidence entries after the times.
 template <class V, Of<EpochRecord> M>
 void Fields(V& v, M& m) {
   v.Bytes("lease_id", m.lease_id);
   v.Uint("epoch", m.epoch);
   v.Bytes("beacon", m.beacon);
   v.Bytes("prev_record", m.prev_record);
+  v.Count("device_count", m.devices, kDevicesRule);
   v.Uint("rounds", m.rounds);
   v.Bytes("epoch_root", m.epoch_root);
   v.Uint("operations", m.operations);
   v.Uint("provider_start_us", m.provider_start_us);
   v.Uint("provider_end_us", m.provider_end_us);
-  v.Text("device", m.device, kDeviceRule);
+  v.Items("devices", m.devices, [&v](auto& device, size_t) { DeviceFields(v, device); });
   v.Bytes("provider_signature", m.provider_signature);
 }
 
@@ -203,6 +241,7 @@ void Fields(V& v, M& m) {
   v.Bytes("lease_id", m.lease_id);
   v.Uint("epoch", m.epoch);
   v.Bytes("record_hash", m.record_hash);
+  v.Enum("schedule", m.schedule, kEpochScheduleRule);
   v.Enum("reason", m.reason, kReasonRule);
   v.Uint("start_us", m.start_us);
   v.Uint("arrival_us", m.arrival_us);

@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "protocol/message_schema.h"
 #include "vcp/bytes.h"
@@ -23,13 +24,13 @@ struct MessageInfo {
 };
 
 constexpr std::array<MessageInfo, 7> kMessages = {{
-    {MessageType::kLease, "VCPL", "lease", "vcp.v1.sig.lease"},
-    {MessageType::kAcceptance, "VCPA", "lease-acceptance", "vcp.v1.sig.lease-acceptance"},
-    {MessageType::kEpochStart, "VCPS", "epoch-start", "vcp.v1.sig.epoch-start"},
-    {MessageType::kRecord, "VCPR", "epoch-record", "vcp.v1.sig.epoch-record"},
-    {MessageType::kChallenge, "VCPC", "challenge", "vcp.v1.sig.challenge"},
-    {MessageType::kResponse, "VCPP", "epoch-response", "vcp.v1.sig.epoch-response"},
-    {MessageType::kVerdict, "VCPV", "verdict", "vcp.v1.sig.verdict"},
+    {MessageType::kLease, "VCPL", "lease", "vcp.v2.sig.lease"},
+    {MessageType::kAcceptance, "VCPA", "lease-acceptance", "vcp.v2.sig.lease-acceptance"},
+    {MessageType::kEpochStart, "VCPS", "epoch-start", "vcp.v2.sig.epoch-start"},
+    {MessageType::kRecord, "VCPR", "epoch-record", "vcp.v2.sig.epoch-record"},
+    {MessageType::kChallenge, "VCPC", "challenge", "vcp.v2.sig.challenge"},
+    {MessageType::kResponse, "VCPP", "epoch-response", "vcp.v2.sig.epoch-response"},
+    {MessageType::kVerdict, "VCPV", "verdict", "vcp.v2.sig.verdict"},
 }};
 
 const MessageInfo& Info(MessageType type) {
@@ -80,6 +81,14 @@ class Writer {
   template <class Item, class F>
   void List(std::string_view, const std::vector<Item>& items, const schema::ListRule&, F&& item) {
     w_.U32(static_cast<uint32_t>(items.size()));
+    for (size_t i = 0; i < items.size(); ++i) item(items[i], i);
+  }
+  template <class Item>
+  void Count(std::string_view, const std::vector<Item>& items, const schema::ListRule&) {
+    w_.U8(static_cast<uint8_t>(items.size()));
+  }
+  template <class Item, class F>
+  void Items(std::string_view, const std::vector<Item>& items, F&& item) {
     for (size_t i = 0; i < items.size(); ++i) item(items[i], i);
   }
   void BeginGroup(std::string_view) {}
@@ -152,8 +161,8 @@ class Reader {
     status_ = r_.Bytes(std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), length), Path(name));
     if (!status_.ok()) return;
     if (!Printable(text, rule.allow_space)) {
-      Fail(Path(name) + (rule.allow_space ? " must be printable ASCII (bytes 0x20..0x7e)"
-                                          : " must be printable ASCII without spaces (bytes 0x21..0x7e)"));
+      Fail(Path(name) + (rule.allow_space ? " must be printable ASCII (bytes 0x20 to 0x7e)"
+                                          : " must be printable ASCII without spaces (bytes 0x21 to 0x7e)"));
       return;
     }
     out = std::move(text);
@@ -179,16 +188,22 @@ class Reader {
   void List(std::string_view name, std::vector<Item>& items, const schema::ListRule& rule, F&& item) {
     uint32_t count = 0;
     Uint(std::string(name) + " count", count);
-    if (!status_.ok()) return;
-    if (count > rule.max_items) {
-      Fail(Path(name) + " has " + std::to_string(count) + " entries; at most " + std::to_string(rule.max_items) +
-           " are allowed (" + std::string(rule.why) + ")");
-      return;
-    }
+    if (!status_.ok() || !CountInRange(Path(name) + " count", count, rule)) return;
     items.resize(count);
-    for (uint32_t i = 0; i < count && status_.ok(); ++i) {
+    Items(name, items, std::forward<F>(item));
+  }
+  template <class Item>
+  void Count(std::string_view name, std::vector<Item>& items, const schema::ListRule& rule) {
+    uint8_t count = 0;
+    Uint(name, count);
+    if (!status_.ok() || !CountInRange(Path(name), count, rule)) return;
+    items.resize(count);
+  }
+  template <class Item, class F>
+  void Items(std::string_view name, std::vector<Item>& items, F&& item) {
+    for (size_t i = 0; i < items.size() && status_.ok(); ++i) {
       path_.push_back(std::string(name) + "[" + std::to_string(i) + "]");
-      item(items[i], size_t{i});
+      item(items[i], i);
       path_.pop_back();
     }
   }
@@ -207,6 +222,12 @@ class Reader {
     return path + std::string(name);
   }
   void Fail(const std::string& what) { status_ = Status::Corrupt(message_ + ": " + what); }
+  bool CountInRange(const std::string& field, uint32_t count, const schema::ListRule& rule) {
+    if (count >= rule.min_items && count <= rule.max_items) return true;
+    Fail(field + " " + std::to_string(count) + " is out of range; allowed: " + std::to_string(rule.min_items) +
+         " to " + std::to_string(rule.max_items) + " (" + std::string(rule.why) + ")");
+    return false;
+  }
 
   template <class T>
   Status Le(T& v, const std::string& field) {
@@ -404,11 +425,99 @@ std::string_view ReasonName(Reason reason) {
       return "tile-mismatch";
     case Reason::kBadEpochProof:
       return "bad-epoch-proof";
+    case Reason::kVoidVerifierDown:
+      return "void-verifier-down";
+    case Reason::kVoidClock:
+      return "void-clock";
+    case Reason::kVoidBeaconUnavailable:
+      return "void-beacon-unavailable";
   }
   return "unknown";
 }
 
-bool IsKnownReason(uint16_t code) { return code <= static_cast<uint16_t>(Reason::kBadEpochProof); }
+bool IsKnownReason(uint16_t code) { return code <= static_cast<uint16_t>(Reason::kVoidBeaconUnavailable); }
+
+VerdictOutcome OutcomeOf(Reason reason) {
+  if (reason == Reason::kPass) return VerdictOutcome::kPass;
+  if (reason >= Reason::kVoidVerifierDown && reason <= Reason::kVoidBeaconUnavailable) return VerdictOutcome::kVoid;
+  return VerdictOutcome::kFail;
+}
+
+std::string_view VerdictOutcomeName(VerdictOutcome outcome) {
+  switch (outcome) {
+    case VerdictOutcome::kPass:
+      return "pass";
+    case VerdictOutcome::kFail:
+      return "fail";
+    case VerdictOutcome::kVoid:
+      return "void";
+  }
+  return "unknown";
+}
+
+std::string_view EpochScheduleName(EpochSchedule schedule) {
+  switch (schedule) {
+    case EpochSchedule::kScheduled:
+      return "scheduled";
+    case EpochSchedule::kOnDemand:
+      return "on-demand";
+  }
+  return "unknown";
+}
+
+Result<EpochSchedule> ParseEpochSchedule(std::string_view name) {
+  if (name == "scheduled") return EpochSchedule::kScheduled;
+  if (name == "on-demand") return EpochSchedule::kOnDemand;
+  return Status::InvalidArgument("epoch schedule \"" + std::string(name) +
+                                 "\" is unknown; allowed: scheduled, on-demand");
+}
+
+std::string_view DeviceBackendName(DeviceBackend backend) {
+  switch (backend) {
+    case DeviceBackend::kCpu:
+      return "cpu";
+    case DeviceBackend::kCuda:
+      return "cuda";
+  }
+  return "unknown";
+}
+
+std::string DescribeDevice(const DeviceEvidence& d) {
+  std::string out = std::string(DeviceBackendName(d.backend)) + ": " + (d.name.empty() ? "(no name)" : d.name);
+  std::vector<std::string> facts;
+  if (d.backend == DeviceBackend::kCuda) {
+    facts.push_back(std::to_string(d.compute_units) + " SMs");
+  } else {
+    facts.push_back(std::to_string(d.compute_units) + (d.compute_units == 1 ? " thread" : " threads"));
+  }
+  if (d.memory_bytes != 0) {
+    // Whole GiB when it is at least one, else MiB: a GPU's memory is never an exact power of two.
+    constexpr uint64_t kMiB = uint64_t{1} << 20, kGiB = uint64_t{1} << 30;
+    facts.push_back(d.memory_bytes >= kGiB ? std::to_string(d.memory_bytes / kGiB) + " GiB"
+                                           : std::to_string(d.memory_bytes / kMiB) + " MiB");
+  }
+  if (d.compute_capability_major != 0) {
+    facts.push_back("cc " + std::to_string(d.compute_capability_major) + "." +
+                    std::to_string(d.compute_capability_minor));
+  }
+  out += " (";
+  for (size_t i = 0; i < facts.size(); ++i) out += (i ? ", " : "") + facts[i];
+  out += ")";
+  if (std::any_of(d.uuid.begin(), d.uuid.end(), [](uint8_t b) { return b != 0; })) {
+    // nvidia-smi's spelling, so the line can be matched against the provider's own tools.
+    const std::string hex = ToHex(d.uuid);
+    out += " uuid GPU-" + hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+           hex.substr(16, 4) + "-" + hex.substr(20);
+  }
+  if (!d.pci_bus_id.empty()) out += " pci " + d.pci_bus_id;
+  return out;
+}
+
+bool SameDeviceSet(std::span<const DeviceEvidence> a, std::span<const DeviceEvidence> b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const DeviceEvidence& x, const DeviceEvidence& y) {
+    return x.backend == y.backend && x.name == y.name && x.uuid == y.uuid && x.pci_bus_id == y.pci_bus_id;
+  });
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Bytes: every message's fields are in message_schema.h.

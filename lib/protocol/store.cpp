@@ -23,12 +23,12 @@ namespace {
 constexpr std::string_view kLogMagic = "VCPG";
 constexpr std::string_view kFrameMagic = "VCPF";
 constexpr std::string_view kLeavesMagic = "VCPH";
-constexpr uint8_t kStoreVersion = 1;
+constexpr uint8_t kStoreVersion = 2;
 constexpr size_t kLogHeaderBytes = 8;
 constexpr size_t kFrameFixedBytes = 4 + 4 + 1;  // magic, length, type
 constexpr size_t kFrameOverhead = kFrameFixedBytes + kHashBytes;
 constexpr uint64_t kMaxLogBytes = uint64_t{4} << 30;
-constexpr uint64_t kLeavesHeaderBytes = 4 + 1 + 32 + 8 + 4 + 8;  // magic, version, lease id, epoch, R, per round
+constexpr uint64_t kLeavesHeaderBytes = 4 + 1 + 32 + 8 + 4 + 8;  // magic, version, lease id, epoch, D x R, L
 constexpr const char* kLockFile = "store.lock";
 
 Hash32 FrameChecksum(uint32_t length, uint8_t type, std::span<const uint8_t> payload) {
@@ -36,7 +36,7 @@ Hash32 FrameChecksum(uint32_t length, uint8_t type, std::span<const uint8_t> pay
   w.U32(length);
   w.U8(type);
   w.Bytes(payload);
-  return TaggedHash("vcp.v1.log-frame", w.bytes());
+  return TaggedHash("vcp.v2.log-frame", w.bytes());
 }
 
 // Parses the frame at `offset`; an empty string on success, otherwise why it is not an intact frame.
@@ -83,7 +83,7 @@ Status Truncate(const std::filesystem::path& path, uint64_t size) {
   return status;
 }
 
-Hash32 LeavesChecksum(std::span<const uint8_t> bytes) { return TaggedHash("vcp.v1.leaves-file", bytes); }
+Hash32 LeavesChecksum(std::span<const uint8_t> bytes) { return TaggedHash("vcp.v2.leaves-file", bytes); }
 
 }  // namespace
 

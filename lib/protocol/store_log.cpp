@@ -1,4 +1,4 @@
-// The store log schema (vcp/store_log.h): entry names and the three payloads that are not a bare message.
+// The store log schema (vcp/store_log.h): entry names and the four payloads that are not a bare message.
 #include "vcp/store_log.h"
 
 #include "vcp/bytes.h"
@@ -8,6 +8,7 @@ namespace vcp {
 namespace {
 
 constexpr size_t kArrivalTimeBytes = 8;
+constexpr size_t kScheduleBytes = 1;
 
 }  // namespace
 
@@ -108,6 +109,27 @@ Result<AuditPlanEntry> DecodeAuditPlanEntry(std::span<const uint8_t> payload) {
   return plan;
 }
 
+std::vector<uint8_t> EncodeStartEntry(EpochSchedule schedule, const EpochStart& start) {
+  ByteWriter w;
+  w.U8(static_cast<uint8_t>(schedule));
+  w.Bytes(Serialize(start));
+  return w.Take();
+}
+
+Result<StartEntry> DecodeStartEntry(std::span<const uint8_t> payload) {
+  ByteReader r(payload, "epoch start entry");
+  uint8_t schedule = 0;
+  VCP_RETURN_IF_ERROR(r.U8(schedule));
+  if (schedule != uint8_t(EpochSchedule::kScheduled) && schedule != uint8_t(EpochSchedule::kOnDemand)) {
+    return Status::Corrupt("epoch start entry: schedule " + std::to_string(schedule) +
+                           " is unknown; allowed: 1 (scheduled), 2 (on demand)");
+  }
+  StartEntry entry;
+  entry.schedule = static_cast<EpochSchedule>(schedule);
+  VCP_ASSIGN_OR_RETURN(entry.start, ParseEpochStart(payload.subspan(kScheduleBytes)));
+  return entry;
+}
+
 std::vector<uint8_t> EncodeArrivalEntry(uint64_t arrival_us, std::span<const uint8_t> record_bytes) {
   ByteWriter w;
   w.U64(arrival_us);
@@ -136,6 +158,12 @@ Result<std::span<const uint8_t>> LogEntryMessage(StoreRole role, const LogEntry&
                              " bytes; it starts with the 8-byte arrival time");
     }
     return payload.subspan(kArrivalTimeBytes);
+  }
+  if (role == StoreRole::kVerifier && entry.type == uint8_t(VerifierEntry::kStart)) {
+    if (payload.size() < kScheduleBytes) {
+      return Status::Corrupt("epoch start entry: empty; it starts with the 1-byte schedule kind");
+    }
+    return payload.subspan(kScheduleBytes);
   }
   if (role == StoreRole::kVerifier && entry.type == uint8_t(VerifierEntry::kPlan)) return std::span<const uint8_t>();
   return payload;

@@ -1,5 +1,6 @@
-// Every attack on the lease protocol that issue 4 lists, each rejected with its own reason; and the honest
-// provider, which always passes. Shapes are tiny (64 x 64 x 64 int8, T = 8, R = 4: 256 positions per epoch).
+// Every attack on the lease protocol that issues 4 and 8 list, each rejected with its own reason; and the honest
+// provider, which always passes. Shapes are tiny (64 x 64 x 64 int8, T = 8, D = 1, R = 4: 256 positions per
+// epoch; D = 2 where the device count matters). Deadlines and device evidence: tests/protocol_session_test.cpp.
 #include <gtest/gtest.h>
 
 #include "protocol_fixture.h"
@@ -43,8 +44,9 @@ struct World {
   }
 
   Epoch Commit(const EpochStart& start, EpochLeaves leaves, uint64_t provider_start_us = kStartUs) const {
-    EpochCommit commit = testing::Must(
-        CommitEpoch(lease, start, leaves, "cpu: test", provider_start_us, kStartUs + 500, provider), "CommitEpoch");
+    EpochCommit commit = testing::Must(CommitEpoch(lease, start, leaves, testing::TestDevices(lease.devices),
+                                                   provider_start_us, kStartUs + 500, provider),
+                                       "CommitEpoch");
     return Epoch{start, std::move(leaves), std::move(commit)};
   }
 
@@ -189,8 +191,8 @@ TEST(ProtocolAttacks, LateRecordOnTheVerifiersClock) {
   World w;
   const EpochStart start = w.Start(0, w.lease_id, 1);
   const World::Epoch e = w.Run(start);
-  EXPECT_REASON(w.CheckRecordOf(e, start, kStartUs + w.lease.epoch_deadline_us), Reason::kPass);
-  EXPECT_REASON(w.CheckRecordOf(e, start, kStartUs + w.lease.epoch_deadline_us + 1), Reason::kLate);
+  EXPECT_REASON(w.CheckRecordOf(e, start, kStartUs + EpochDeadlineUs(w.lease)), Reason::kPass);
+  EXPECT_REASON(w.CheckRecordOf(e, start, kStartUs + EpochDeadlineUs(w.lease) + 1), Reason::kLate);
   // The provider's own timestamps claim it was early; only the verifier's clock counts.
   const World::Epoch boasting = w.Commit(start, e.leaves, kStartUs - 1'000'000);
   EXPECT_REASON(w.CheckRecordOf(boasting, start, kStartUs + 60'000'000), Reason::kLate);
@@ -208,6 +210,23 @@ TEST(ProtocolAttacks, WrongRoundsOrOperationsClaimed) {
   fewer.rounds -= 1;
   ASSERT_TRUE(Sign(fewer, w.provider).ok());
   EXPECT_REASON(CheckRecord(w.lease, start, kStartUs + 1, Serialize(fewer)).finding, Reason::kWrongParameters);
+  // A device count other than the lease's, in either direction, even with the right operations.
+  EpochRecord more_devices = e.commit.record;
+  more_devices.devices.push_back(more_devices.devices[0]);
+  ASSERT_TRUE(Sign(more_devices, w.provider).ok());
+  const Finding f = CheckRecord(w.lease, start, kStartUs + 1, Serialize(more_devices)).finding;
+  EXPECT_REASON(f, Reason::kWrongParameters);
+  EXPECT_NE(f.detail.find("D = 2 devices"), std::string::npos) << f.detail;
+  World two(LeaseMode::kInteractive, 1);
+  two.lease = testing::SignedTinyLease(two.verifier, two.provider, LeaseMode::kInteractive, 2, 0, 1, 2);
+  two.lease_id = LeaseId(two.lease);
+  const EpochStart start2 = two.Start(0, two.lease_id, 1);
+  World::Epoch e2 = two.Run(start2);
+  EXPECT_REASON(two.CheckRecordOf(e2, start2), Reason::kPass);
+  EpochRecord one_device = e2.commit.record;
+  one_device.devices.pop_back();
+  ASSERT_TRUE(Sign(one_device, two.provider).ok());
+  EXPECT_REASON(CheckRecord(two.lease, start2, kStartUs + 1, Serialize(one_device)).finding, Reason::kWrongParameters);
 }
 
 TEST(ProtocolAttacks, ResponseToAnotherChallenge) {
@@ -323,7 +342,7 @@ TEST(ProtocolAttacks, EpochProofMutationsWhenRoundsAreUnsampled) {
 // Through the sessions: which failures close the epoch and which only reject the message, each with its Reason.
 TEST(ProtocolAttacks, SessionKeepsTheEpochOpenForUnattributableMessages) {
   testing::Parties t;
-  ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier));
+  ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier, EpochSchedule::kOnDemand));
   ASSERT_OK_AND_ASSIGN(const ProveOutcome proved, t.P().Prove(start, t.provider, t.poptions));
   const EpochRecord& record = proved.record;
   // A record signed by someone else: rejected with its reason, epoch still open.
@@ -380,16 +399,16 @@ TEST(ProtocolAttacks, SessionKeepsTheEpochOpenForUnattributableMessages) {
 
 TEST(ProtocolAttacks, LateRecordClosesTheEpochInTheSession) {
   testing::Parties t;
-  ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier));
+  ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier, EpochSchedule::kOnDemand));
   ASSERT_OK_AND_ASSIGN(const ProveOutcome proved, t.P().Prove(start, t.provider, t.poptions));
-  t.clock.Advance(t.lease.epoch_deadline_us + 1);
+  t.clock.Advance(EpochDeadlineUs(t.lease) + 1);
   ASSERT_OK_AND_ASSIGN(const RecordOutcome outcome, t.V().ReceiveRecord(Serialize(proved.record), t.verifier));
   ASSERT_TRUE(outcome.verdict.has_value());
   EXPECT_EQ(outcome.verdict->reason, Reason::kLate);
   EXPECT_EQ(outcome.finding.reason, Reason::kLate);
   EXPECT_FALSE(outcome.challenge.has_value());
   // The late record is authentic: the next epoch chains to it.
-  ASSERT_OK_AND_ASSIGN(const EpochStart next, t.V().StartEpoch(t.verifier));
+  ASSERT_OK_AND_ASSIGN(const EpochStart next, t.V().StartEpoch(t.verifier, EpochSchedule::kOnDemand));
   EXPECT_EQ(next.prev_record, RecordHash(proved.record));
 }
 

@@ -1,11 +1,11 @@
-// The soundness claims of docs/PROTOCOL.md section 8, measured: over many seeded trials a lazy provider that
-// computed a fraction f of the positions is caught at rate 1 - f^k, and a provider in beacon mode that learned the
-// beacon early and tried G records passes at rate 1 - (1 - f^k)^G <= G f^k.
+// The soundness claims of docs/PROTOCOL.md section 8, measured on a two-device lease (P = D x R x L positions): over
+// many seeded trials a lazy provider that computed a fraction f of the positions is caught at rate 1 - f^k, and a
+// provider in beacon mode that learned the beacon early and tried G records passes at rate 1 - (1 - f^k)^G <= G f^k.
 //
-// Statistical bound: each measured rate must lie within 4 binomial standard deviations of the predicted rate
-// (a false alarm has probability about 6e-5 per check; the seeds are fixed, so the outcome is reproducible).
-// Beyond the rate, every single trial's verdict must equal the reference prediction (all k sampled positions
-// inside the computed set), which ties the real verifier to the model exactly.
+// Statistical bound: each measured rate must lie within 4 binomial standard deviations of the predicted rate (a false
+// alarm has probability about 6e-5 per check; the seeds are fixed, so the outcome is reproducible). Beyond the rate,
+// every single trial's verdict must equal the reference prediction (all k sampled positions inside the computed set),
+// which ties the real verifier to the model exactly.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -35,8 +35,9 @@ void ExpectRateWithin(double observed, double predicted, uint64_t trials, const 
 class Lab {
  public:
   Lab(LeaseMode mode, uint32_t samples) : verifier_(testing::KeyFrom(0x61)), provider_(testing::KeyFrom(0x62)) {
-    lease_ = testing::SignedTinyLease(verifier_, provider_, mode, 4, samples);
-    total_ = uint64_t{lease_.rounds_per_epoch} * LeavesPerRound(lease_);
+    // D = 2 devices x R = 2 rounds x L = 64 tiles: P = 256 positions spread over both devices' trees.
+    lease_ = testing::SignedTinyLease(verifier_, provider_, mode, 2, samples, /*nonce=*/1, /*devices=*/2);
+    total_ = uint64_t{EpochRounds(lease_)} * LeavesPerRound(lease_);
   }
   const Lease& lease() const { return lease_; }
   uint64_t positions() const { return total_; }
@@ -47,7 +48,9 @@ class Lab {
         testing::SignedStart(lease_, verifier_, 0, TestHash("beacon", trial), LeaseId(lease_), kStartUs);
     const EpochLeaves lazy = SimulateLazyLeaves(Honest(start), computed, trial);
     const EpochCommit commit =
-        testing::Must(CommitEpoch(lease_, start, lazy, "lazy", kStartUs, kStartUs + 1, provider_), "CommitEpoch");
+        testing::Must(CommitEpoch(lease_, start, lazy, testing::TestDevices(lease_.devices, "lazy"), kStartUs,
+                                  kStartUs + 1, provider_),
+                      "CommitEpoch");
     const ChallengeValue challenge{ChallengeKind::kVerifierRandomness, 0, TestHash("challenge", trial)};
     Trial t;
     t.predicted_pass = AllComputed(RecordHash(commit.record), challenge.value, computed, trial);
@@ -64,8 +67,10 @@ class Lab {
     const ChallengeValue leaked{ChallengeKind::kBeacon, BeaconRoundFor(lease_, kStartUs), TestHash("leaked", trial)};
     Trial t;
     for (uint32_t g = 0; g < tries; ++g) {
-      const EpochCommit commit = testing::Must(
-          CommitEpoch(lease_, start, lazy, "grinder", kStartUs + g, kStartUs + 1, provider_), "CommitEpoch");
+      const EpochCommit commit =
+          testing::Must(CommitEpoch(lease_, start, lazy, testing::TestDevices(lease_.devices, "grinder"), kStartUs + g,
+                                    kStartUs + 1, provider_),
+                        "CommitEpoch");
       const bool lands = AllComputed(RecordHash(commit.record), leaked.value, computed, trial);
       if (lands || g + 1 == tries) {
         t.predicted_pass = lands;
@@ -85,7 +90,7 @@ class Lab {
     const std::vector<bool> mask = LazyComputedMask(total_, computed, trial);
     const uint64_t per_round = LeavesPerRound(lease_);
     for (const SamplePosition& p :
-         SamplePositions(record_hash, challenge, lease_.rounds_per_epoch, per_round, lease_.samples_per_epoch)) {
+         SamplePositions(record_hash, challenge, EpochRounds(lease_), per_round, lease_.samples_per_epoch)) {
       if (!mask[p.round * per_round + p.tile]) return false;
     }
     return true;

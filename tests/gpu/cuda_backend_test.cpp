@@ -28,7 +28,7 @@ class CudaTest : public ::testing::Test {
   void SetUp() override {
     auto cuda = CudaBackend();
     if (!cuda.ok()) GTEST_SKIP() << cuda.status().message();
-    auto probe = (*cuda)->probe();
+    auto probe = (*cuda)->probe(0);
     if (!probe.ok()) GTEST_SKIP() << probe.status().message();
     cuda_ = *cuda;
     device_ = *probe;
@@ -113,7 +113,7 @@ class CudaShapes : public CudaTest, public ::testing::WithParamInterface<Shape> 
 TEST_P(CudaShapes, EveryStageMatchesTheCpuBackend) {
   const WorkloadParams p = ParamsOf(GetParam());
   const size_t e = FindWorkload(p.kind)->input_bytes;
-  ASSERT_OK_AND_ASSIGN(DeviceInfo cpu_device, CpuBackend().probe());
+  ASSERT_OK_AND_ASSIGN(DeviceInfo cpu_device, CpuBackend().probe(0));
   StageOutputs cpu, gpu;
   ASSERT_OK(RunStages(CpuBackend(), cpu_device, p, cpu));
   ASSERT_OK(RunStages(*cuda_, device_, p, gpu));
