@@ -140,7 +140,7 @@ int DoDemo(const CliState& state, const DemoFlags& f) {
     if (!f.keep.empty()) j["stores"] = root.dir.string();
     PrintJson(j);
   } else {
-    std::cout << "\n" << DevicesText(report) << ReportText(run->lease, report);
+    std::cout << "\n" << DevicesText(report) << ReportText(report);
     if (f.cheat > 0) {
       std::cout << "  expected          each epoch passes a provider skipping " << run->skipped_per_epoch
                 << " positions (" << Fixed(100 * f.cheat, 1) << "%) with probability "

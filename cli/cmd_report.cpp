@@ -40,7 +40,7 @@ int DoReport(const CliState& state, const ReportFlags& f) {
               << EpochTableHeader();
     for (const Verdict& verdict : verdicts) std::cout << EpochRow(v.lease(), verdict);
     std::cout << "\n"
-              << DevicesText(report) << ReportText(v.lease(), report) << "  next audit        "
+              << DevicesText(report) << ReportText(report) << "  next audit        "
               << (next ? TimeText(next) + " (the next time on the secret schedule)" : "none left in the lease") << "\n";
   }
   return kExitOk;

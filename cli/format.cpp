@@ -127,7 +127,7 @@ std::string DevicesText(const LeaseReport& report) {
          s.str();
 }
 
-std::string ReportText(const Lease& lease, const LeaseReport& r) {
+std::string ReportText(const LeaseReport& r) {
   auto counts = [](const ScheduleCounts& c) {
     return std::to_string(c.passed) + " passed, " + std::to_string(c.failed) + " failed, " + std::to_string(c.missed) +
            " missed";

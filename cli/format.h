@@ -52,6 +52,6 @@ std::string EpochRow(const Lease& lease, const Verdict& verdict);
 // set changed (informative: the provider signs it and could lie; only the deadline proves throughput).
 std::string DevicesText(const LeaseReport& report);
 // The lease verdict block of `vcp report` and `vcp demo`.
-std::string ReportText(const Lease& lease, const LeaseReport& report);
+std::string ReportText(const LeaseReport& report);
 
 }  // namespace vcp::cli

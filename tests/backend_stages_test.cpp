@@ -30,6 +30,7 @@
 
 namespace vcp {
 namespace {
+using testing::ScopedEnv;
 
 struct StageCase {
   const char* backend;
@@ -242,30 +243,6 @@ TEST(BackendStages, UnknownWorkloadIsRefusedBeforeLaunch) {
   EXPECT_NE(run.status().message().find("1 (int8), 2 (fp32-ordered)"), std::string_view::npos)
       << run.status().message();
 }
-
-// Sets (or, with nullptr, unsets) an environment variable for one scope.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value != nullptr) {
-      ::setenv(name, value, 1);
-    } else {
-      ::unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_.c_str(), old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_.c_str());
-    }
-  }
-
- private:
-  std::string name_;
-  std::optional<std::string> old_;
-};
 
 // The host CPU as the one CPU device: its model and threads, and no GPU evidence.
 void ExpectHostCpu(const DeviceInfo& d) {

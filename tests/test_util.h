@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -69,5 +70,32 @@ inline WorkloadParams MakeWorkload(WorkloadKind kind, uint32_t m, uint32_t n, ui
   for (size_t i = 0; i < p.seed.size(); ++i) p.seed[i] = static_cast<uint8_t>(seed_byte + 13 * i);
   return p;
 }
+
+// Sets (or, with nullptr, unsets) an environment variable for one scope and restores it afterwards, also when an
+// assertion ends the test early.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = std::string(old);
+    if (value != nullptr) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_.c_str(), old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_.c_str());
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
 
 }  // namespace vcp::testing

@@ -23,6 +23,7 @@ namespace {
 using namespace vcp;
 
 using vcp::testing::MakeWorkload;
+using vcp::testing::ScopedEnv;
 
 // ---- the reference ----
 
@@ -356,33 +357,6 @@ TEST(Engine, HugeShapeIsRefusedBeforeAllocating) {
   EXPECT_EQ(run.status().code(), StatusCode::kResourceExhausted);
   EXPECT_NE(run.status().message().find("MiB"), std::string_view::npos) << run.status().message();
 }
-
-// Sets (or, with nullptr, unsets) an environment variable for one scope and restores it afterwards, also when an
-// assertion ends the test early.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = std::string(old);
-    if (value != nullptr) {
-      ::setenv(name, value, 1);
-    } else {
-      ::unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_.c_str(), old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_.c_str());
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  std::string name_;
-  std::optional<std::string> old_;
-};
 
 TEST(Engine, BackendSelection) {
   ScopedEnv no_env("VCP_BACKEND", nullptr);

@@ -92,10 +92,11 @@ Result<LeaseSuggestion> SuggestLeaseTerms(const WorkloadParams& workload, uint8_
     raised.push_back("R raised to " + std::to_string(s.rounds) + " so the epoch computes for at least 1 ms");
   }
   // The allowance fits in half the slack margin: floor(t_c x slack / 10^6) >= 2 x allowance, in integers.
-  const unsigned __int128 margin_needed = (unsigned __int128)(2 * network_allowance_us) * 1'000'000;
+  __extension__ typedef unsigned __int128 u128;  // exact products of 64-bit terms
+  const u128 margin_needed = u128{2 * network_allowance_us} * 1'000'000;
   const uint64_t compute_us = ComputeTimeUs(TermsLease(workload, s));
-  if ((unsigned __int128)compute_us * s.slack_ppm < margin_needed) {
-    const unsigned __int128 slack = (margin_needed + compute_us - 1) / std::max<uint64_t>(compute_us, 1);
+  if (u128{compute_us} * s.slack_ppm < margin_needed) {
+    const u128 slack = (margin_needed + compute_us - 1) / std::max<uint64_t>(compute_us, 1);
     if (slack <= kMaxSlackPpm) {
       s.slack_ppm = static_cast<uint32_t>(slack);
       raised.push_back("slack raised to " + std::to_string(s.slack_ppm) + " ppm so the network allowance fits");

@@ -225,8 +225,8 @@ LeasePlan PlanLease(const Lease& lease, double audit_share, double confidence) {
   plan.perfect_gpu_hours = double(lease.devices) * plan.lease_hours * plan.perfect_bound;
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.0f", e);
-  plan.explanation = "about " + std::string(buf) + " scheduled epochs over the lease (" + Percent(audit_share) +
-                     " of its time in epochs of the deadline's length): even if every one passes, the availability "
+  plan.explanation = "about " + std::string(buf) + " scheduled epochs expected over the lease on average (" +
+                     Percent(audit_share) + " of its time in epochs of the deadline's length): even if every one passes, the availability "
                      "bound at " + Percent(confidence) + " confidence reaches only " + Percent(plan.perfect_bound) +
                      "; a larger share or shorter epochs raise it";
   return plan;
