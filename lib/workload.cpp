@@ -320,8 +320,7 @@ class LeafHasher {
  public:
   explicit LeafHasher(const WorkloadParams& p) {
     std::array<uint8_t, 64> first{};
-    first[0] = 0x00;  // RFC 6962 leaf prefix
-    shared::WriteLeafHeader(first.data() + 1, static_cast<uint32_t>(p.kind), p.m, p.n, p.k, p.tile, p.seed.data());
+    shared::WriteLeafFirstBlock(first.data(), static_cast<uint32_t>(p.kind), p.m, p.n, p.k, p.tile, p.seed.data());
     SHA256_Init(&midstate_);
     SHA256_Update(&midstate_, first.data(), first.size());
   }

@@ -16,21 +16,19 @@
 
 namespace vcp::cuda {
 
-// What every leaf of one tree shares: the header fields and the SHA-256 state after the first block
-// (0x00 || header), computed once per tree on the host by MakeLeafSpec; the tile coordinates come from the leaf
-// index.
+// What every leaf of one tree shares: the SHA-256 state after the first block (0x00 || header), computed once per
+// tree on the host by MakeLeafSpec, which carries K and the seed; plus the fields the tile grid and the element
+// width follow from. The tile coordinates come from the leaf index.
 struct LeafSpec {
   uint32_t workload_id;  // 1 = int8, 2 = fp32-ordered (WorkloadKind's values)
-  uint32_t m, n, k, tile;
-  uint8_t seed[32];
-  uint32_t midstate[8];  // shared::LeafMidstate of the fields above
+  uint32_t m, n, tile;
+  uint32_t midstate[8];  // shared::LeafMidstate of the tree's header
 };
 
-// The only way to build a LeafSpec whose midstate matches its fields (HashLeaves refuses any other).
+// The only way to build a LeafSpec: its midstate is computed here from the fields, once per tree.
 inline LeafSpec MakeLeafSpec(uint32_t workload_id, uint32_t m, uint32_t n, uint32_t k, uint32_t tile,
                              const uint8_t* seed) {
-  LeafSpec spec{workload_id, m, n, k, tile, {}, {}};
-  for (int i = 0; i < 32; ++i) spec.seed[i] = seed[i];
+  LeafSpec spec{workload_id, m, n, tile, {}};
   const shared::Sha256State s = shared::LeafMidstate(workload_id, m, n, k, tile, seed);
   for (int i = 0; i < 8; ++i) spec.midstate[i] = s.h[i];
   return spec;

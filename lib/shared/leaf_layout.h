@@ -91,18 +91,19 @@ VCP_HD void WriteLeafTrailer(uint8_t* out, uint32_t tile_row, uint32_t tile_col)
   PutU32Le(out + 4, tile_col);
 }
 
-// Length of the whole hashed message 0x00 || leaf bytes of a rows x cols tile.
-VCP_HD uint64_t LeafMessageBytes(uint32_t workload_id, uint32_t rows, uint32_t cols) {
-  return 1 + kLeafHeaderBytes + uint64_t(LeafElementBytes(workload_id)) * rows * cols + kLeafTrailerBytes;
+// Writes the first 64-byte block of every leaf message of the tree: the RFC 6962 leaf prefix 0x00, then the header.
+VCP_HD void WriteLeafFirstBlock(uint8_t out[64], uint32_t workload_id, uint32_t m, uint32_t n, uint32_t k,
+                                uint32_t tile, const uint8_t* seed) {
+  out[0] = 0x00;
+  WriteLeafHeader(out + 1, workload_id, m, n, k, tile, seed);
 }
 
-// The SHA-256 state after the first block, 0x00 || WriteLeafHeader(...): the state every leaf hash of the tree
-// continues from.
+// The SHA-256 state after the first block (WriteLeafFirstBlock): the state every leaf hash of the tree continues
+// from.
 VCP_HD Sha256State LeafMidstate(uint32_t workload_id, uint32_t m, uint32_t n, uint32_t k, uint32_t tile,
                                 const uint8_t* seed) {
   uint8_t first[64];
-  first[0] = 0x00;  // RFC 6962 leaf prefix
-  WriteLeafHeader(first + 1, workload_id, m, n, k, tile, seed);
+  WriteLeafFirstBlock(first, workload_id, m, n, k, tile, seed);
   uint32_t w[16];
   for (int i = 0; i < 16; ++i) w[i] = LoadBe32(first + 4 * i);
   Sha256State s = Sha256Init();
