@@ -50,4 +50,9 @@ void RegisterDevicesCommand(CLI::App& app, CliState& state);    // devices      
 // lease new|accept, epoch start, prove, challenge, respond, verify, report, inspect, calibrate, demo
 void RegisterProtocolCommands(CLI::App& app, CliState& state);  // (protocol_commands.cpp and its cmd_*.cpp)
 
+// agent run: the provider's daemon (cmd_agent.cpp); verifierd run | lease add|list|report|export: the renter's audit
+// service and its client (cmd_verifierd.cpp).
+void RegisterAgentCommand(CLI::App& app, CliState& state);
+void RegisterVerifierdCommand(CLI::App& app, CliState& state);
+
 }  // namespace vcp::cli

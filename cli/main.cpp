@@ -195,6 +195,8 @@ int main(int argc, char** argv) {
   RegisterKeyCommands(app, state);
   RegisterDevicesCommand(app, state);
   RegisterProtocolCommands(app, state);
+  RegisterAgentCommand(app, state);
+  RegisterVerifierdCommand(app, state);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

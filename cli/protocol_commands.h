@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "protocol/report_json.h"
 #include "vcp/bytes.h"
 #include "vcp/message_json.h"
 #include "vcp/protocol.h"
@@ -52,21 +53,5 @@ Result<uint64_t> ScaledFlag(std::string_view flag, double value, double scale, d
 
 // Tells the user (stderr, text mode only) that the store's log had a torn tail which Open cut off.
 void PrintRecovery(const CliState& state, const LogRecovery& recovery, std::string_view role);
-
-// --json output: the library's JSON of the message a command wrote (vcp/message_json.h), parsed so that the command
-// can add its own members ("ok", "out", ...) beside the message's fields.
-template <typename Message>
-nlohmann::json MessageObject(const Message& message) {
-  return nlohmann::json::parse(ToJson(message));
-}
-// A verdict's JSON plus what follows from it and its lease: window_ms, deadline_ms and
-// proven_ops_per_second_per_device (0 unless it passed).
-nlohmann::json VerdictJson(const Lease& lease, const Verdict& verdict);
-// The lease verdict (vcp report, vcp demo): the LeaseReport's fields, grouped as the text groups them, each
-// explanation beside its figures, and every epoch's VerdictJson with its devices.
-nlohmann::json ReportJson(const Lease& lease, const LeaseReport& report, const std::vector<Verdict>& verdicts);
-// The lease terms that bind the rate (JSON of LeaseTermsText): claimed rate, compute time, deadline, slack,
-// what a passing epoch proves, allowance.
-nlohmann::json LeaseTermsJson(const Lease& lease);
 
 }  // namespace vcp::cli

@@ -108,6 +108,86 @@ TEST(ProtocolSession, MissedAndUnansweredEpochsCloseWhenTheNextStarts) {
   EXPECT_EQ(r.gpu_hours_proven, 0.0);
 }
 
+// The last epoch of a lease has no next start to close it: CloseOverdueEpoch closes it once nothing can make it
+// pass any more, and not a microsecond earlier.
+TEST(ProtocolSession, OverdueEpochsCloseWithoutANextStart) {
+  Parties t;
+  ASSERT_OK_AND_ASSIGN(const std::optional<Verdict> none, t.V().CloseOverdueEpoch(t.verifier, 0));
+  EXPECT_FALSE(none.has_value()) << "no epoch is open";
+  ASSERT_OK(t.V().StartEpoch(t.verifier, EpochSchedule::kOnDemand));
+  t.clock.Advance(EpochDeadlineUs(t.lease));
+  ASSERT_OK_AND_ASSIGN(const std::optional<Verdict> in_time, t.V().CloseOverdueEpoch(t.verifier, 0));
+  EXPECT_FALSE(in_time.has_value()) << "a record may still arrive at the deadline itself";
+  t.clock.Advance(1);
+  ASSERT_OK_AND_ASSIGN(const std::optional<Verdict> missed, t.V().CloseOverdueEpoch(t.verifier, 0));
+  ASSERT_TRUE(missed.has_value());
+  EXPECT_EQ(missed->reason, Reason::kMissed);
+  EXPECT_TRUE(CheckSignature(*missed, t.verifier.public_key()).ok());
+
+  // Epoch 1: the record arrives, the response does not.
+  constexpr uint64_t kWaitUs = 5'000'000;
+  ASSERT_OK_AND_ASSIGN(const EpochStart s1, t.V().StartEpoch(t.verifier, EpochSchedule::kOnDemand));
+  ASSERT_OK_AND_ASSIGN(const ProveOutcome proved, t.P().Prove(s1, t.provider, t.poptions));
+  ASSERT_OK(t.V().ReceiveRecord(Serialize(proved.record), t.verifier));
+  t.clock.Advance(kWaitUs);
+  ASSERT_OK_AND_ASSIGN(const std::optional<Verdict> waiting, t.V().CloseOverdueEpoch(t.verifier, kWaitUs));
+  EXPECT_FALSE(waiting.has_value()) << "the response may still come within the wait";
+  t.clock.Advance(1);
+  ASSERT_OK_AND_ASSIGN(const std::optional<Verdict> unanswered, t.V().CloseOverdueEpoch(t.verifier, kWaitUs));
+  ASSERT_TRUE(unanswered.has_value());
+  EXPECT_EQ(unanswered->reason, Reason::kNoResponse);
+  EXPECT_EQ(unanswered->record_hash, RecordHash(proved.record));
+  EXPECT_EQ(t.V().verdicts().size(), 2u) << "both closings are logged and replayed";
+  EXPECT_FALSE(t.V().CloseOverdueEpoch(t.stranger, 0).ok()) << "only the lease's verifier key closes epochs";
+}
+
+// A session over an entry log kept elsewhere (the verifier service keeps them in its database) behaves as over the
+// file store: the same randomness gives the same entries, byte for byte, and reopening replays them.
+class MemoryEntryLog final : public EntryLog {
+ public:
+  explicit MemoryEntryLog(std::vector<LogEntry>* entries) : entries_(entries) {}
+  Status Append(uint8_t type, std::span<const uint8_t> payload) override {
+    entries_->push_back(LogEntry{type, std::vector<uint8_t>(payload.begin(), payload.end()), entries_->size()});
+    return Status::Ok();
+  }
+  const std::vector<LogEntry>& entries() const override { return *entries_; }
+  const LogRecovery& recovery() const override { return recovery_; }
+  std::string Describe() const override { return "memory"; }
+
+ private:
+  std::vector<LogEntry>* entries_;
+  LogRecovery recovery_;
+};
+
+TEST(ProtocolSession, ASessionOverAnyEntryLogMatchesTheFileStore) {
+  Parties t;  // file store, randomness seed 7
+  std::vector<LogEntry> memory;
+  VerifierOptions options = t.voptions;
+  options.random = testing::SeededRandom(7);
+  Lease terms = testing::TinyLease(LeaseMode::kInteractive);
+  terms.provider_key = t.provider.public_key();
+  ASSERT_OK_AND_ASSIGN(VerifierSession m, VerifierSession::Create(std::make_unique<MemoryEntryLog>(&memory), terms,
+                                                                   t.verifier, 0.01, options));
+  EXPECT_EQ(m.lease_id(), LeaseId(t.lease));
+  ASSERT_OK(m.AddAcceptance(t.acceptance));
+  ASSERT_OK_AND_ASSIGN(const EpochStart start, m.StartEpoch(t.verifier, EpochSchedule::kOnDemand));
+  ASSERT_OK_AND_ASSIGN(const EpochStart file_start, t.V().StartEpoch(t.verifier, EpochSchedule::kOnDemand));
+  EXPECT_EQ(Serialize(start), Serialize(file_start));
+  ASSERT_OK_AND_ASSIGN(AppendLog file, AppendLog::Open(t.vdir.path() / "verifier.log", StoreRole::kVerifier));
+  ASSERT_EQ(file.entries().size(), memory.size());
+  for (size_t i = 0; i < memory.size(); ++i) {
+    EXPECT_EQ(file.entries()[i].type, memory[i].type) << i;
+    EXPECT_EQ(file.entries()[i].payload, memory[i].payload) << i;
+  }
+  ASSERT_OK_AND_ASSIGN(VerifierSession reopened,
+                       VerifierSession::Open(std::make_unique<MemoryEntryLog>(&memory), options));
+  ASSERT_EQ(reopened.epochs().size(), 1u);
+  EXPECT_TRUE(reopened.accepted());
+  std::vector<LogEntry> used{memory.front()};
+  EXPECT_FALSE(VerifierSession::Create(std::make_unique<MemoryEntryLog>(&used), terms, t.verifier, 0.01, options).ok())
+      << "Create needs an empty log";
+}
+
 // Recompute mode keeps no leaf hashes: no leaves file is written, the response is built from recomputed rounds
 // (the outcome says so and why), and it passes.
 TEST(ProtocolSession, RecomputeModePasses) {

@@ -363,6 +363,23 @@ TEST(ProtocolStoreLock, ACreateOrAcceptRacingAnotherIsRefusedBeforeWriting) {
   EXPECT_FALSE(fs::exists(dir.path() / "verifier.log"));
 }
 
+TEST(ProtocolStoreLock, ANamedLockFileIsRefusedToASecondHolderNamingWhatItGuards) {
+  TempDir dir;
+  const fs::path lock_file = dir.path() / "audit.db.lock";
+  {
+    ASSERT_OK_AND_ASSIGN(const StoreLock held, StoreLock::AcquireFile(lock_file, "verifierd database"));
+    const Result<StoreLock> second = StoreLock::AcquireFile(lock_file, "verifierd database");
+    ASSERT_EQ(second.status().code(), StatusCode::kUnavailable);
+    EXPECT_NE(second.status().message().find("verifierd database " + dir.path().string() + " is in use by pid " +
+                                             std::to_string(::getpid())),
+              std::string::npos)
+        << second.status().message();
+  }
+  EXPECT_TRUE(StoreLock::AcquireFile(lock_file, "verifierd database").ok()) << "released with its holder";
+  EXPECT_EQ(StoreLock::AcquireFile(dir.path() / "missing" / "x.lock", "verifierd database").status().code(),
+            StatusCode::kIoError);
+}
+
 TEST(ProtocolStoreLock, AnotherProcessHoldingTheStoreRefusesThisOne) {
   Parties t;
   int ready[2], release[2];

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -185,11 +186,16 @@ class VerifierSession {
   static Result<VerifierSession> Create(const std::filesystem::path& dir, Lease lease, const SecretKey& key,
                                         double audit_share, VerifierOptions options = {});
   static Result<VerifierSession> Open(const std::filesystem::path& dir, VerifierOptions options = {});
+  // The same over an entry log kept elsewhere (the verifier service's database): Create needs an empty log, Open
+  // replays the log's entries. Whoever made the log holds its lock (one writer per lease).
+  static Result<VerifierSession> Create(std::unique_ptr<EntryLog> log, Lease lease, const SecretKey& key,
+                                        double audit_share, VerifierOptions options = {});
+  static Result<VerifierSession> Open(std::unique_ptr<EntryLog> log, VerifierOptions options = {});
 
   const Lease& lease() const { return lease_; }
   const Hash32& lease_id() const { return lease_id_; }
   bool accepted() const { return accepted_; }
-  const LogRecovery& recovery() const { return log_.recovery(); }
+  const LogRecovery& recovery() const { return log_->recovery(); }
   const std::vector<VerifierEpoch>& epochs() const { return epochs_; }
   std::vector<Verdict> verdicts() const;
   // The audit times of this lease (secret schedule) and the first one at or after now_us (0 when none is left).
@@ -228,6 +234,11 @@ class VerifierSession {
   // (already_given). kInvalidArgument when no epoch awaits a response, and when the open epoch's challenge was
   // never issued (a crash after the record's arrival was logged: receive the record again to issue it).
   Result<ResponseOutcome> ReceiveResponse(std::span<const uint8_t> response_bytes, const SecretKey& key);
+  // Closes the open epoch once nothing can still make it pass: missed when no record arrived by its deadline,
+  // no-response when its record arrived but no valid response did within `response_wait_us` of the arrival (on
+  // the verifier's clock). The last epoch of a lease has no next start to close it, so a service calls this as
+  // time passes. Returns the verdict, or nullopt when no epoch is open or the open one may still pass.
+  Result<std::optional<Verdict>> CloseOverdueEpoch(const SecretKey& key, uint64_t response_wait_us);
   // SummarizeLease over the closed epochs, with each record's device evidence.
   LeaseReport Report(uint64_t now_us, double confidence = 0.95) const;
 
@@ -235,8 +246,9 @@ class VerifierSession {
   VerifierSession& operator=(VerifierSession&&) = default;
 
  private:
-  VerifierSession(StoreLock lock, AppendLog log, VerifierOptions options)
+  VerifierSession(std::optional<StoreLock> lock, std::unique_ptr<EntryLog> log, VerifierOptions options)
       : lock_(std::move(lock)), log_(std::move(log)), options_(std::move(options)) {}
+  static Result<VerifierSession> LogNewLease(VerifierSession session, Lease lease, double audit_share);
   Status Replay();
   VerifierEpoch* OpenEpoch();
   Hash32 ChainHead() const;
@@ -244,8 +256,8 @@ class VerifierSession {
   Result<Verdict> Close(VerifierEpoch& epoch, Reason reason, std::string detail, const SecretKey& key);
   Result<Challenge> IssueChallenge(VerifierEpoch& epoch, const SecretKey& key);
 
-  StoreLock lock_;  // first: held until the log is gone
-  AppendLog log_;
+  std::optional<StoreLock> lock_;  // first: held until the log is gone (none when the log's owner holds it)
+  std::unique_ptr<EntryLog> log_;
   VerifierOptions options_;
   Lease lease_;
   Hash32 lease_id_{};

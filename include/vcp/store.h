@@ -47,16 +47,32 @@ struct LogRecovery {
   std::string note;            // human-readable, empty when the log was intact
 };
 
-class AppendLog {
+// What a session keeps its state in: an ordered list of typed entries that it replays when it opens and appends
+// to, durably, before it hands out the message an entry records. AppendLog is the file store's; the verifier
+// service keeps each lease's entries in its database (lib/service/verifier_db.h), in the same order and with the
+// same payloads, so one session implementation serves both.
+class EntryLog {
+ public:
+  virtual ~EntryLog() = default;
+  // Durable when it returns OK; after a failure the log refuses further appends until it is reopened.
+  [[nodiscard]] virtual Status Append(uint8_t type, std::span<const uint8_t> payload) = 0;
+  virtual const std::vector<LogEntry>& entries() const = 0;
+  virtual const LogRecovery& recovery() const = 0;
+  // Where the entries live, for error messages: a path, or "database FILE, lease ID".
+  virtual std::string Describe() const = 0;
+};
+
+class AppendLog final : public EntryLog {
  public:
   // Creates a new log (fails if the file exists).
   static Result<AppendLog> Create(const std::filesystem::path& path, StoreRole role);
   // Opens an existing log, checks every frame, and cuts off a torn tail (reported in recovery()).
   static Result<AppendLog> Open(const std::filesystem::path& path, StoreRole role);
 
-  [[nodiscard]] Status Append(uint8_t type, std::span<const uint8_t> payload);
-  const std::vector<LogEntry>& entries() const { return entries_; }
-  const LogRecovery& recovery() const { return recovery_; }
+  [[nodiscard]] Status Append(uint8_t type, std::span<const uint8_t> payload) override;
+  const std::vector<LogEntry>& entries() const override { return entries_; }
+  const LogRecovery& recovery() const override { return recovery_; }
+  std::string Describe() const override { return path_.string(); }
   const std::filesystem::path& path() const { return path_; }
 
  private:
@@ -76,6 +92,8 @@ struct LogScan {
 };
 Result<LogScan> ScanLog(std::span<const uint8_t> bytes);
 
+// The 8-byte header a log of `role` starts with (the same bytes Create writes).
+std::vector<uint8_t> EncodeLogHeader(StoreRole role);
 // Frame bytes for one entry (the same bytes Append writes).
 std::vector<uint8_t> EncodeLogFrame(uint8_t type, std::span<const uint8_t> payload);
 
@@ -89,8 +107,12 @@ class StoreLock {
   // "<what> store DIR is in use by pid P (COMMAND); one process at a time may write a store: wait for it to
   // finish". kIoError when the lock file cannot be opened.
   static Result<StoreLock> Acquire(const std::filesystem::path& dir, std::string_view what);
+  // The same lock on a named lock file (the verifier service's database: FILE.lock beside it); the refusal names
+  // `what` and the file.
+  static Result<StoreLock> AcquireFile(const std::filesystem::path& lock_file, std::string_view what);
   // What DIR/store.lock says about its last holder ("pid 123 (vcp prove ...)"), empty when unreadable or empty.
   static std::string DescribeHolder(const std::filesystem::path& dir);
+  static std::string DescribeHolderFile(const std::filesystem::path& lock_file);
 
   StoreLock(StoreLock&& other) noexcept;
   StoreLock& operator=(StoreLock&& other) noexcept;
@@ -100,6 +122,7 @@ class StoreLock {
 
  private:
   explicit StoreLock(int fd) : fd_(fd) {}
+  static Result<StoreLock> Lock(const std::filesystem::path& path, const std::string& holder_of);
   int fd_ = -1;
 };
 

@@ -419,8 +419,10 @@ Result<RespondOutcome> ProviderSession::Answer(EpochState& state, const Challeng
 // ===============================================================================================================
 // Verifier.
 
-Result<VerifierSession> VerifierSession::Create(const std::filesystem::path& dir, Lease lease, const SecretKey& key,
-                                                double audit_share, VerifierOptions options) {
+namespace {
+
+// Fills in what the verifier adds to a lease (its key and a fresh nonce), checks the terms and signs it.
+Status PrepareLease(Lease& lease, const SecretKey& key, double audit_share, const VerifierOptions& options) {
   if (!(audit_share > 0 && audit_share <= 1)) {
     return Status::InvalidArgument(
         "audit share " + std::to_string(audit_share) +
@@ -429,32 +431,59 @@ Result<VerifierSession> VerifierSession::Create(const std::filesystem::path& dir
   lease.verifier_key = key.public_key();
   options.random(lease.nonce);
   VCP_RETURN_IF_ERROR(ValidateLease(lease));
-  VCP_RETURN_IF_ERROR(Sign(lease, key));
-  VCP_RETURN_IF_ERROR(MakeDir(dir));
-  VCP_ASSIGN_OR_RETURN(StoreLock lock, StoreLock::Acquire(dir, "verifier"));
-  VCP_ASSIGN_OR_RETURN(AppendLog log, AppendLog::Create(dir / kVerifierLog, StoreRole::kVerifier));
-  VerifierSession session(std::move(lock), std::move(log), std::move(options));
+  return Sign(lease, key);
+}
+
+}  // namespace
+
+Result<VerifierSession> VerifierSession::LogNewLease(VerifierSession session, Lease lease, double audit_share) {
   session.lease_ = lease;
   session.lease_id_ = LeaseId(lease);
   session.options_.random(session.schedule_seed_);
   session.mean_gap_us_ = MeanGapForShare(EpochDeadlineUs(lease), audit_share);
-  VCP_RETURN_IF_ERROR(session.log_.Append(uint8_t(VerifierEntry::kLease), Serialize(lease)));
-  VCP_RETURN_IF_ERROR(session.log_.Append(uint8_t(VerifierEntry::kPlan),
-                                          EncodeAuditPlanEntry({session.schedule_seed_, session.mean_gap_us_})));
+  VCP_RETURN_IF_ERROR(session.log_->Append(uint8_t(VerifierEntry::kLease), Serialize(lease)));
+  VCP_RETURN_IF_ERROR(session.log_->Append(uint8_t(VerifierEntry::kPlan),
+                                           EncodeAuditPlanEntry({session.schedule_seed_, session.mean_gap_us_})));
   return session;
+}
+
+Result<VerifierSession> VerifierSession::Create(const std::filesystem::path& dir, Lease lease, const SecretKey& key,
+                                                double audit_share, VerifierOptions options) {
+  VCP_RETURN_IF_ERROR(PrepareLease(lease, key, audit_share, options));
+  VCP_RETURN_IF_ERROR(MakeDir(dir));
+  VCP_ASSIGN_OR_RETURN(StoreLock lock, StoreLock::Acquire(dir, "verifier"));
+  VCP_ASSIGN_OR_RETURN(AppendLog log, AppendLog::Create(dir / kVerifierLog, StoreRole::kVerifier));
+  return LogNewLease(VerifierSession(std::move(lock), std::make_unique<AppendLog>(std::move(log)), std::move(options)),
+               std::move(lease), audit_share);
+}
+
+Result<VerifierSession> VerifierSession::Create(std::unique_ptr<EntryLog> log, Lease lease, const SecretKey& key,
+                                                double audit_share, VerifierOptions options) {
+  if (log == nullptr || !log->entries().empty()) {
+    return Status::InvalidArgument("a new verifier session needs an empty entry log");
+  }
+  VCP_RETURN_IF_ERROR(PrepareLease(lease, key, audit_share, options));
+  return LogNewLease(VerifierSession(std::nullopt, std::move(log), std::move(options)), std::move(lease), audit_share);
 }
 
 Result<VerifierSession> VerifierSession::Open(const std::filesystem::path& dir, VerifierOptions options) {
   VCP_RETURN_IF_ERROR(CheckStoreExists(dir, kVerifierLog, "verifier"));
   VCP_ASSIGN_OR_RETURN(StoreLock lock, StoreLock::Acquire(dir, "verifier"));
   VCP_ASSIGN_OR_RETURN(AppendLog log, AppendLog::Open(dir / kVerifierLog, StoreRole::kVerifier));
-  VerifierSession session(std::move(lock), std::move(log), std::move(options));
-  VCP_RETURN_IF_ERROR(session.Replay().WithContext((dir / kVerifierLog).string()));
+  VerifierSession session(std::move(lock), std::make_unique<AppendLog>(std::move(log)), std::move(options));
+  VCP_RETURN_IF_ERROR(session.Replay().WithContext(session.log_->Describe()));
+  return session;
+}
+
+Result<VerifierSession> VerifierSession::Open(std::unique_ptr<EntryLog> log, VerifierOptions options) {
+  if (log == nullptr) return Status::InvalidArgument("no entry log given");
+  VerifierSession session(std::nullopt, std::move(log), std::move(options));
+  VCP_RETURN_IF_ERROR(session.Replay().WithContext(session.log_->Describe()));
   return session;
 }
 
 Status VerifierSession::Replay() {
-  const auto& entries = log_.entries();
+  const auto& entries = log_->entries();
   if (entries.size() < 2 || entries[0].type != uint8_t(VerifierEntry::kLease) ||
       entries[1].type != uint8_t(VerifierEntry::kPlan)) {
     return Status::Corrupt("a verifier log starts with the lease and the audit plan");
@@ -562,7 +591,7 @@ Status VerifierSession::AddAcceptance(const LeaseAcceptance& acceptance) {
   }
   VCP_RETURN_IF_ERROR(CheckSignature(acceptance, lease_.provider_key));
   if (accepted_) return Status::Ok();
-  VCP_RETURN_IF_ERROR(log_.Append(uint8_t(VerifierEntry::kAcceptance), Serialize(acceptance)));
+  VCP_RETURN_IF_ERROR(log_->Append(uint8_t(VerifierEntry::kAcceptance), Serialize(acceptance)));
   accepted_ = true;
   return Status::Ok();
 }
@@ -579,7 +608,7 @@ Result<Verdict> VerifierSession::Close(VerifierEpoch& epoch, Reason reason, std:
   v.operations = reason == Reason::kPass && epoch.record ? epoch.record->operations : 0;
   v.detail = ToProtocolText(detail, kMaxDetailBytes);
   VCP_RETURN_IF_ERROR(Sign(v, key));
-  VCP_RETURN_IF_ERROR(log_.Append(uint8_t(VerifierEntry::kVerdict), Serialize(v)));
+  VCP_RETURN_IF_ERROR(log_->Append(uint8_t(VerifierEntry::kVerdict), Serialize(v)));
   epoch.verdict = v;
   return v;
 }
@@ -631,9 +660,38 @@ Result<EpochStart> VerifierSession::StartEpoch(const SecretKey& key, EpochSchedu
   start.prev_record = ChainHead();
   start.start_us = options_.clock->NowMicros();
   VCP_RETURN_IF_ERROR(Sign(start, key));
-  VCP_RETURN_IF_ERROR(log_.Append(uint8_t(VerifierEntry::kStart), EncodeStartEntry(schedule, start)));
+  VCP_RETURN_IF_ERROR(log_->Append(uint8_t(VerifierEntry::kStart), EncodeStartEntry(schedule, start)));
   epochs_.push_back(VerifierEpoch{schedule, start, std::nullopt, 0, std::nullopt, std::nullopt, std::nullopt});
   return start;
+}
+
+Result<std::optional<Verdict>> VerifierSession::CloseOverdueEpoch(const SecretKey& key, uint64_t response_wait_us) {
+  VCP_RETURN_IF_ERROR(CheckKey(key));
+  VerifierEpoch* open = OpenEpoch();
+  if (open == nullptr) return std::optional<Verdict>();
+  const uint64_t now = options_.clock->NowMicros();
+  const uint64_t deadline = EpochDeadlineUs(lease_);
+  if (!open->record) {
+    if (now <= open->start.start_us + deadline) return std::optional<Verdict>();
+    VCP_ASSIGN_OR_RETURN(Verdict v, Close(*open, Reason::kMissed,
+                                          "no record arrived within the " + std::to_string(deadline / 1000) +
+                                              " ms deadline",
+                                          key));
+    return std::optional<Verdict>(std::move(v));
+  }
+  // The wait counts from when the provider could first answer: the record's arrival, or in beacon mode the
+  // publication of the beacon round the response must use.
+  uint64_t answerable_us = open->arrival_us;
+  if (lease_.mode == LeaseMode::kBeacon) {
+    const uint64_t round = BeaconRoundFor(lease_, open->start.start_us);
+    answerable_us = std::max(answerable_us, lease_.beacon_genesis_us + round * lease_.beacon_period_us);
+  }
+  if (now <= answerable_us + response_wait_us) return std::optional<Verdict>();
+  VCP_ASSIGN_OR_RETURN(Verdict v, Close(*open, Reason::kNoResponse,
+                                        "the record arrived but no valid response did within " +
+                                            std::to_string(response_wait_us / 1000) + " ms",
+                                        key));
+  return std::optional<Verdict>(std::move(v));
 }
 
 Result<Verdict> VerifierSession::VoidEpoch(Reason void_reason, std::string detail, const SecretKey& key) {
@@ -693,7 +751,7 @@ Result<Challenge> VerifierSession::IssueChallenge(VerifierEpoch& epoch, const Se
   challenge.record_hash = RecordHash(*epoch.record);
   options_.random(challenge.randomness);
   VCP_RETURN_IF_ERROR(Sign(challenge, key));
-  VCP_RETURN_IF_ERROR(log_.Append(uint8_t(VerifierEntry::kChallenge), Serialize(challenge)));
+  VCP_RETURN_IF_ERROR(log_->Append(uint8_t(VerifierEntry::kChallenge), Serialize(challenge)));
   epoch.challenge = challenge;
   return challenge;
 }
@@ -714,7 +772,7 @@ Result<RecordOutcome> VerifierSession::ReceiveRecord(std::span<const uint8_t> re
   } else {
     RecordCheck check = CheckRecord(lease_, open->start, arrival, record_bytes);
     if (check.record) {
-      VCP_RETURN_IF_ERROR(log_.Append(uint8_t(VerifierEntry::kArrival), EncodeArrivalEntry(arrival, record_bytes)));
+      VCP_RETURN_IF_ERROR(log_->Append(uint8_t(VerifierEntry::kArrival), EncodeArrivalEntry(arrival, record_bytes)));
       open->record = *check.record;
       open->arrival_us = arrival;
     }
@@ -784,7 +842,7 @@ Result<ResponseOutcome> VerifierSession::ReceiveResponse(std::span<const uint8_t
     outcome.finding = std::move(finding);
     return outcome;
   }
-  VCP_RETURN_IF_ERROR(log_.Append(uint8_t(VerifierEntry::kResponse), response_bytes));
+  VCP_RETURN_IF_ERROR(log_->Append(uint8_t(VerifierEntry::kResponse), response_bytes));
   open->response_hash = response_hash;
   if (finding.ok()) {
     const uint64_t window = open->arrival_us - std::min(open->arrival_us, open->start.start_us);

@@ -61,14 +61,6 @@ std::string TryFrame(std::span<const uint8_t> bytes, uint64_t offset, LogEntry& 
   return std::string();
 }
 
-std::vector<uint8_t> LogHeader(StoreRole role) {
-  ByteWriter w;
-  w.Text(kLogMagic);
-  w.U8(kStoreVersion);
-  w.U8(static_cast<uint8_t>(role));
-  w.U16(0);
-  return w.Take();
-}
 
 std::string_view RoleName(StoreRole role) { return role == StoreRole::kProvider ? "provider" : "verifier"; }
 
@@ -86,6 +78,15 @@ Status Truncate(const std::filesystem::path& path, uint64_t size) {
 Hash32 LeavesChecksum(std::span<const uint8_t> bytes) { return TaggedHash("vcp.v2.leaves-file", bytes); }
 
 }  // namespace
+
+std::vector<uint8_t> EncodeLogHeader(StoreRole role) {
+  ByteWriter w;
+  w.Text(kLogMagic);
+  w.U8(kStoreVersion);
+  w.U8(static_cast<uint8_t>(role));
+  w.U16(0);
+  return w.Take();
+}
 
 std::vector<uint8_t> EncodeLogFrame(uint8_t type, std::span<const uint8_t> payload) {
   ByteWriter w;
@@ -151,7 +152,7 @@ Result<LogScan> ScanLog(std::span<const uint8_t> bytes) {
 }
 
 Result<AppendLog> AppendLog::Create(const std::filesystem::path& path, StoreRole role) {
-  VCP_RETURN_IF_ERROR(WriteFileAtomic(path, LogHeader(role), 0600, /*overwrite=*/false));
+  VCP_RETURN_IF_ERROR(WriteFileAtomic(path, EncodeLogHeader(role), 0600, /*overwrite=*/false));
   AppendLog log;
   log.path_ = path;
   log.size_ = kLogHeaderBytes;
@@ -287,14 +288,20 @@ std::string OwnCommand() {
 }  // namespace
 
 Result<StoreLock> StoreLock::Acquire(const std::filesystem::path& dir, std::string_view what) {
-  const std::filesystem::path path = dir / kLockFile;
+  return Lock(dir / kLockFile, std::string(what) + " store " + dir.string());
+}
+
+Result<StoreLock> StoreLock::AcquireFile(const std::filesystem::path& lock_file, std::string_view what) {
+  return Lock(lock_file, std::string(what) + " " + lock_file.parent_path().string());
+}
+
+// `holder_of` names what the lock guards in messages: "verifier store DIR", "verifierd database DIR".
+Result<StoreLock> StoreLock::Lock(const std::filesystem::path& path, const std::string& holder_of) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0 && errno == ENOENT) {
-    return Status::IoError(std::string(what) + " store " + dir.string() + " does not exist");
-  }
+  if (fd < 0 && errno == ENOENT) return Status::IoError(holder_of + " does not exist");
   if (fd < 0) {
-    return Status::IoError("cannot open the lock file " + path.string() + " of " + std::string(what) + " store " +
-                           dir.string() + ": " + std::strerror(errno));
+    return Status::IoError("cannot open the lock file " + path.string() + " of " + holder_of + ": " +
+                           std::strerror(errno));
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
@@ -302,9 +309,9 @@ Result<StoreLock> StoreLock::Acquire(const std::filesystem::path& dir, std::stri
     if (error != EWOULDBLOCK) {
       return Status::IoError("cannot lock " + path.string() + ": " + std::strerror(error));
     }
-    std::string holder = DescribeHolder(dir);
+    std::string holder = DescribeHolderFile(path);
     if (holder.empty()) holder = "another process that is still starting";
-    return Status::Unavailable(std::string(what) + " store " + dir.string() + " is in use by " + holder +
+    return Status::Unavailable(holder_of + " is in use by " + holder +
                                "; one process at a time may write a store: wait for it to finish");
   }
   // Ours now: name this process for anyone refused while we hold it. Best effort: the lock itself is the flock.
@@ -315,8 +322,10 @@ Result<StoreLock> StoreLock::Acquire(const std::filesystem::path& dir, std::stri
   return StoreLock(fd);
 }
 
-std::string StoreLock::DescribeHolder(const std::filesystem::path& dir) {
-  Result<std::vector<uint8_t>> raw = ReadFileBytes(dir / kLockFile, 4096);
+std::string StoreLock::DescribeHolder(const std::filesystem::path& dir) { return DescribeHolderFile(dir / kLockFile); }
+
+std::string StoreLock::DescribeHolderFile(const std::filesystem::path& lock_file) {
+  Result<std::vector<uint8_t>> raw = ReadFileBytes(lock_file, 4096);
   if (!raw.ok()) return std::string();
   const std::string text(raw->begin(), raw->end());
   std::string pid, command;
