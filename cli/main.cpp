@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "vcp/protocol.h"
+#include "vcp/version.h"
 #include "vcp/workload.h"
 
 namespace vcp::cli {
@@ -184,7 +185,7 @@ int main(int argc, char** argv) {
   CliState state;
   CLI::App app{"vcp: verifiable compute proofs. Deterministic GPU matmul workloads, Merkle commitments over their\n"
                "output tiles, and spot-check verification on a CPU. docs/SPEC.md defines every byte."};
-  app.set_version_flag("--version", "vcp 0.2.0 (spec version " + std::to_string(vcp::kSpecVersion) +
+  app.set_version_flag("--version", "vcp " + std::string(vcp::kVersion) + " (spec version " + std::to_string(vcp::kSpecVersion) +
                                         ", protocol version " + std::to_string(vcp::kProtocolVersion) + ")");
   app.add_flag("--json", state.json, "print machine-readable JSON on stdout");
   app.require_subcommand(1);

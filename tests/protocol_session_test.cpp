@@ -141,6 +141,23 @@ TEST(ProtocolSession, OverdueEpochsCloseWithoutANextStart) {
   EXPECT_FALSE(t.V().CloseOverdueEpoch(t.stranger, 0).ok()) << "only the lease's verifier key closes epochs";
 }
 
+TEST(ProtocolSession, TheProviderNamesTheRecordLoggedForAStart) {
+  Parties t;
+  EXPECT_EQ(t.P().epochs_started(), 0u);
+  EXPECT_FALSE(t.P().last_epoch().has_value());
+  ASSERT_OK_AND_ASSIGN(const EpochStart s0, t.V().StartEpoch(t.verifier, EpochSchedule::kOnDemand));
+  EXPECT_FALSE(t.P().LoggedRecord(s0).has_value()) << "not proven yet";
+  ASSERT_OK_AND_ASSIGN(const ProveOutcome proved, t.P().Prove(s0, t.provider, t.poptions));
+  const ProviderSession p = t.P();
+  ASSERT_TRUE(p.LoggedRecord(s0).has_value());
+  EXPECT_EQ(Serialize(*p.LoggedRecord(s0)), Serialize(proved.record)) << "replayed from the log";
+  EpochStart other = s0;
+  other.start_us += 1;
+  EXPECT_FALSE(p.LoggedRecord(other).has_value()) << "a start with other bytes is not the one proven";
+  EXPECT_EQ(p.epochs_started(), 1u);
+  EXPECT_EQ(p.last_epoch(), std::optional<uint64_t>(0));
+}
+
 // A session over an entry log kept elsewhere (the verifier service keeps them in its database) behaves as over the
 // file store: the same randomness gives the same entries, byte for byte, and reopening replays them.
 class MemoryEntryLog final : public EntryLog {

@@ -87,6 +87,15 @@ class ProviderSession {
   const LeaseAcceptance& acceptance() const { return acceptance_; }
   const LogRecovery& recovery() const { return log_.recovery(); }
 
+  // The record logged for this very start (byte-equal to the start that was proven): what Prove would hand back at
+  // once with already_logged. nullopt when the epoch is unknown, not yet proven, or was started with other bytes.
+  std::optional<EpochRecord> LoggedRecord(const EpochStart& start) const;
+  // Epochs started so far (one interrupted before its record included), and the last one's index.
+  size_t epochs_started() const { return epochs_.size(); }
+  std::optional<uint64_t> last_epoch() const {
+    return epochs_.empty() ? std::nullopt : std::optional<uint64_t>(epochs_.back().start.epoch);
+  }
+
   // Every call below first refuses (kInvalidArgument, nothing logged) a key that is not the lease's provider key.
 
   // Runs the epoch on the engine and returns the signed record. Idempotent: the same start again returns the

@@ -227,6 +227,15 @@ Status ProviderSession::Replay() {
   return Status::Ok();
 }
 
+std::optional<EpochRecord> ProviderSession::LoggedRecord(const EpochStart& start) const {
+  for (const EpochState& state : epochs_) {
+    if (state.start.epoch != start.epoch) continue;
+    if (!state.record || Serialize(state.start) != Serialize(start)) return std::nullopt;
+    return state.record;
+  }
+  return std::nullopt;
+}
+
 ProviderSession::EpochState* ProviderSession::FindEpoch(uint64_t epoch) {
   for (EpochState& state : epochs_) {
     if (state.start.epoch == epoch) return &state;
