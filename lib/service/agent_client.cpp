@@ -74,4 +74,6 @@ Result<AgentAnswer> AgentClient::FetchBeaconResponse(const Hash32& lease_id, uin
                            read_timeout_ms));
 }
 
+Result<AgentAnswer> AgentClient::Info() { return Answer(http_->Get("/v1/info", kJsonMediaType)); }
+
 }  // namespace vcp::service

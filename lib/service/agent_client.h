@@ -42,6 +42,8 @@ class AgentClient {
   Result<AgentAnswer> SendChallenge(const Challenge& challenge, int read_timeout_ms);  // -> EpochResponse
   // Beacon mode: GET /v1/leases/{id}/epochs/{n}/response -> EpochResponse (503 until the round is published).
   Result<AgentAnswer> FetchBeaconResponse(const Hash32& lease_id, uint64_t epoch, int read_timeout_ms);
+  // GET /v1/info -> the agent's JSON (its key, devices and rate limit).
+  Result<AgentAnswer> Info();
 
   const std::string& url() const { return http_->base_url(); }
 

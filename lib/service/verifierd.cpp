@@ -749,6 +749,27 @@ void VerifierService::Impl::UpdateLeaseCounts() {
 // =============================================================================================================
 // The API.
 
+namespace {
+
+// The secret schedule's random bursts must fit in the agent's rate limit, or an honest provider gets refused starts
+// (429) that the verdicts count as missed: at most half the agent's max_audit_share (docs/API.md 2.3 computes the
+// refusal probability). An agent that cannot be asked now is not held against the lease: its runner offers it later.
+Status CheckAuditShareFits(service::AgentClient& agent, double audit_share) {
+  Result<service::AgentAnswer> info = agent.Info();
+  if (!info.ok() || !info->ok()) return Status::Ok();
+  const nlohmann::json j = nlohmann::json::parse(info->body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("max_audit_share") || !j["max_audit_share"].is_number()) return Status::Ok();
+  const double agent_max = j["max_audit_share"].get<double>();
+  if (audit_share <= agent_max / 2) return Status::Ok();
+  return Status::InvalidArgument(
+      "audit share " + std::to_string(audit_share) + " is more than half the agent's max_audit_share " +
+      std::to_string(agent_max) + ": the secret schedule's random bursts would run into the agent's rate limit and "
+      "count as missed epochs; allowed: at most " + std::to_string(agent_max / 2) +
+      " (or raise the agent's max_audit_share)");
+}
+
+}  // namespace
+
 Result<Hash32> VerifierService::Impl::AddLease(const LeaseRequest& r) {
   if (Stopping()) return Status::Unavailable("verifierd is shutting down; add the lease after it restarts");
   Lease terms;
@@ -777,6 +798,7 @@ Result<Hash32> VerifierService::Impl::AddLease(const LeaseRequest& r) {
   }
   auto s = std::make_unique<LeaseState>();
   VCP_ASSIGN_OR_RETURN(s->agent, MakeAgent(r.agent_url));
+  VCP_RETURN_IF_ERROR(CheckAuditShareFits(*s->agent, r.audit_share));
   s->agent_url = r.agent_url;
   s->audit_share = r.audit_share;
   s->created_us = options.clock->NowMicros();

@@ -107,7 +107,7 @@ class VerifierdTest : public ::testing::Test {
     r.claimed_ops_per_second_per_device = kRate;
     r.slack_ppm = 1'000'000;
     r.duration_us = 120'000'000;
-    r.audit_share = 0.6;  // mean gap 1 s between scheduled epochs
+    r.audit_share = 0.5;  // at most half the agent's share (docs/API.md 2.3); mean gap 1.2 s
     return r;
   }
 
@@ -384,6 +384,12 @@ TEST_F(VerifierdTest, ApiRefusesBadRequestsAndPassesOnAgentRefusal) {
   ASSERT_OK_AND_ASSIGN(auto invalid,
                        client->Post("/v1/leases", "application/json", bad_terms.dump(), "application/json"));
   EXPECT_EQ(invalid.status, 422) << invalid.body;
+  json too_often = body;
+  too_often["audit_share"] = 0.51;  // the agent allows 1.0: its random bursts need share <= 0.5 (docs/API.md 2.3)
+  ASSERT_OK_AND_ASSIGN(auto bursts,
+                       client->Post("/v1/leases", "application/json", too_often.dump(), "application/json"));
+  EXPECT_EQ(bursts.status, 422) << bursts.body;
+  EXPECT_NE(bursts.body.find("at most 0.5"), std::string::npos) << bursts.body;
   EXPECT_TRUE(GetJson("/v1/leases")["leases"].empty()) << "refused requests stored a lease";
 
   // Well-formed terms, but the agent does not authorize this verifier: 502 with the agent's error; the lease ends.
