@@ -1024,17 +1024,18 @@ def scenario_bad_requests(ctx):
                                                                                                       burst))
     unchanged("the refused start")
 
-    # verifierd's lease API in front of the same agent, run with the key the agent does not authorize.
+    # verifierd's lease API in front of the same agent, run with the key the agent does not authorize. This agent
+    # allows a share of 0.01, so the lease asks for half of that: verifierd refuses more (docs/API.md 2.3).
     vd = start_verifierd(ctx, tls=True, key_dir=uk_dir)
     p = ctx.vcp_run(["verifierd", "lease", "add"] + api_args(vd) + [
         "--agent", agent.url, "--provider-key", agent.provider_key, "--m", 64, "--n", 64, "--k", 64, "--rounds", 2,
-        "--rate", RATE, "--slack", "1.0", "--seconds", 60, "--audit-share", AUDIT_SHARE], codes=None)
+        "--rate", RATE, "--slack", "1.0", "--seconds", 60, "--audit-share", 0.005], codes=None)
     out = (p.stdout + p.stderr).decode(errors="replace").strip()
     ctx.check(p.returncode != 0 and "authorized" in out, "verifierd lease add with a key the agent refuses fails",
               "exit %d: %s" % (p.returncode, out[:200]))
     good = {"agent_url": agent.url, "provider_key": agent.provider_key, "workload": {"kind": "int8", "m": 64,
             "n": 64, "k": 64, "tile": 32}, "rounds": 2, "rate_per_device": RATE, "slack": 1.0, "duration_s": 60,
-            "audit_share": AUDIT_SHARE}
+            "audit_share": 0.005}
 
     def vd_post(body):
         return request("POST", vd.url + "/v1/leases", body=body, content_type="application/json",
@@ -1046,6 +1047,10 @@ def scenario_bad_requests(ctx):
     ctx.check("rate_per_device" in body["error"], "verifierd: the 400 names the missing field", body["error"][:120])
     expect_error(ctx, "verifierd: slack 5.0 (invalid terms) -> 422",
                  vd_post(json.dumps(dict(good, slack=5.0)).encode()), (422,))
+    body = expect_error(ctx, "verifierd: an audit share above half the agent's limit -> 422",
+                        vd_post(json.dumps(dict(good, audit_share=0.0051)).encode()), (422,))
+    ctx.check("at most 0.005" in body["error"], "verifierd: the 422 names the largest share allowed",
+              body["error"][:160])
     # verifierd creates a lease before offering it (the offer is evidence too): a refused one must end unaccepted.
     listed = [(x.get("accepted"), x.get("state")) for x in vd.get_json("/v1/leases").get("leases", [])]
     ctx.check(listed and all(x == (False, "ended") for x in listed), "verifierd: refused leases ended, unaccepted",
