@@ -37,10 +37,11 @@
 
 #include "vcp/engine.h"
 #include "vcp/status.h"
+#include "vcp/export.h"
 
 namespace vcp {
 
-struct AgentOptions {
+struct VCP_EXPORT AgentOptions {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8443;  // 0 = any free port (tests); port() tells which
   // Both or neither. Without them the agent serves plain HTTP, which Start allows only on a loopback address
@@ -75,9 +76,9 @@ struct AgentOptions {
 // provider_key, authorized_keys) may be left to flags: Start refuses options without them. Relative paths are taken
 // relative to the config file's directory. kInvalidArgument for an unknown key (naming the allowed keys), a wrong
 // type or a value out of range; kIoError when the file cannot be read; kCorrupt when it is not JSON.
-Result<AgentOptions> LoadAgentConfig(const std::filesystem::path& file);
+VCP_EXPORT Result<AgentOptions> LoadAgentConfig(const std::filesystem::path& file);
 
-class Agent {
+class VCP_EXPORT Agent {
  public:
   // Checks the options, loads the provider key and the authorized keys, lists the backend's devices, reopens
   // every lease under state_dir/leases, and starts serving. Logs "started" and then {"event":"listening",

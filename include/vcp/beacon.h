@@ -19,10 +19,11 @@
 
 #include "vcp/hash.h"
 #include "vcp/status.h"
+#include "vcp/export.h"
 
 namespace vcp {
 
-class BeaconSource {
+class VCP_EXPORT BeaconSource {
  public:
   virtual ~BeaconSource() = default;
   virtual std::string name() const = 0;
@@ -37,7 +38,7 @@ class BeaconSource {
 //   ROUND HEX64
 //   ...
 // Rounds may appear in any order but at most once. A round is published once its line exists.
-class FileBeaconSource final : public BeaconSource {
+class VCP_EXPORT FileBeaconSource final : public BeaconSource {
  public:
   // Reads and validates the header (and every line) now.
   static Result<FileBeaconSource> Open(const std::filesystem::path& path);
@@ -60,24 +61,24 @@ class FileBeaconSource final : public BeaconSource {
 };
 
 // Time in microseconds since the Unix epoch, as the verifier measures it.
-class Clock {
+class VCP_EXPORT Clock {
  public:
   virtual ~Clock() = default;
   virtual uint64_t NowMicros() const = 0;
 };
 // std::chrono::system_clock: comparable across processes and machines; what the CLI records in its stores.
-const Clock& SystemClock();
+VCP_EXPORT const Clock& SystemClock();
 // std::chrono::steady_clock anchored to the system time at first use: monotonic within one process (demo, tests).
-const Clock& SteadyClock();
+VCP_EXPORT const Clock& SteadyClock();
 
 // Fills a buffer with fresh randomness. The default draws from libsodium's randombytes_buf (the OS CSPRNG).
 using RandomFill = std::function<void(std::span<uint8_t>)>;
-RandomFill SystemRandom();
+VCP_EXPORT RandomFill SystemRandom();
 
 // A beacon published on a clock in this process (`vcp demo`, the lease driver, tests): round r's value is
 // TaggedHash("vcp.demo.beacon", secret || u64 r), available once clock.NowMicros() >= genesis + r x period. A
 // stand-in for a public randomness beacon such as drand: both roles must share the object.
-class DemoBeacon final : public BeaconSource {
+class VCP_EXPORT DemoBeacon final : public BeaconSource {
  public:
   // The secret is drawn from `random` now. period_us must be positive (0 is taken as 1).
   DemoBeacon(const Clock& clock, uint64_t genesis_us, uint64_t period_us, const RandomFill& random = SystemRandom());

@@ -15,13 +15,14 @@
 #include <vector>
 
 #include "vcp/status.h"
+#include "vcp/export.h"
 
 namespace vcp {
 
 // Lower-case hex of bytes.
-std::string ToHex(std::span<const uint8_t> bytes);
+VCP_EXPORT std::string ToHex(std::span<const uint8_t> bytes);
 // Parses hex (either case, no prefix, even length). `what` names the value in the error message.
-Result<std::vector<uint8_t>> FromHex(std::string_view hex, std::string_view what = "hex value");
+VCP_EXPORT Result<std::vector<uint8_t>> FromHex(std::string_view hex, std::string_view what = "hex value");
 // Parses exactly N bytes of hex.
 template <size_t N>
 Result<std::array<uint8_t, N>> FixedFromHex(std::string_view hex, std::string_view what = "hex value") {
@@ -53,7 +54,7 @@ inline uint64_t LoadLe64(std::span<const uint8_t, 8> bytes) {
 }
 
 // Appends fixed-width little-endian fields.
-class ByteWriter {
+class VCP_EXPORT ByteWriter {
  public:
   void U8(uint8_t v) { bytes_.push_back(v); }
   void U16(uint16_t v) { Le(v, 2); }
@@ -74,7 +75,7 @@ class ByteWriter {
 // Reads fixed-width little-endian fields; every read checks the remaining length. A read past the end fails with
 // kCorrupt: "<what> is truncated: <field> needs 8 bytes at offset 127 but only 3 remain"; `field` names the
 // field when the caller knows it ("slack_ppm"), else the message says "a u64 field".
-class ByteReader {
+class VCP_EXPORT ByteReader {
  public:
   // `what` names the message being parsed in error messages ("proof file").
   ByteReader(std::span<const uint8_t> bytes, std::string_view what) : bytes_(bytes), what_(what) {}

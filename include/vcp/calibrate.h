@@ -23,10 +23,11 @@
 #include "vcp/protocol.h"
 #include "vcp/status.h"
 #include "vcp/workload.h"
+#include "vcp/export.h"
 
 namespace vcp {
 
-struct RoundTiming {
+struct VCP_EXPORT RoundTiming {
   std::vector<double> seconds;  // each repeat, sorted ascending
   double median_seconds = 0;
   DeviceInfo device;
@@ -35,10 +36,10 @@ struct RoundTiming {
 // Runs `repeats` (>= 1) rounds of `workload` with fresh seeds drawn from `random`: generate, GEMM, commit and
 // copy the leaf hashes out (what the provider does per round for its leaves file), timed on steady_clock.
 // workload.seed is ignored.
-Result<RoundTiming> MeasureRound(const WorkloadParams& workload, const RunOptions& options, int repeats,
-                                 const RandomFill& random = SystemRandom());
+VCP_EXPORT Result<RoundTiming> MeasureRound(const WorkloadParams& workload, const RunOptions& options, int repeats,
+                                            const RandomFill& random = SystemRandom());
 
-struct LeaseSuggestion {
+struct VCP_EXPORT LeaseSuggestion {
   uint8_t devices = 1;                              // D, as asked
   uint32_t rounds = 1;                              // R, per device
   double epoch_seconds = 0;                         // R x the measured round time
@@ -53,7 +54,8 @@ struct LeaseSuggestion {
 
 // The policy above. kInvalidArgument unless round_seconds > 0, target_epoch_seconds > 0, 1 <= devices <=
 // kMaxDevices and the workload is valid.
-Result<LeaseSuggestion> SuggestLeaseTerms(const WorkloadParams& workload, uint8_t devices, double round_seconds,
-                                          double target_epoch_seconds, uint64_t network_allowance_us = 1'000'000);
+VCP_EXPORT Result<LeaseSuggestion> SuggestLeaseTerms(const WorkloadParams& workload, uint8_t devices,
+                                                     double round_seconds, double target_epoch_seconds,
+                                                     uint64_t network_allowance_us = 1'000'000);
 
 }  // namespace vcp

@@ -28,14 +28,15 @@
 #include "vcp/merkle.h"
 #include "vcp/status.h"
 #include "vcp/workload.h"
+#include "vcp/export.h"
 
 namespace vcp {
 
 enum class BackendChoice { kAuto, kCpu, kCuda };
-std::string_view BackendChoiceName(BackendChoice choice);
-Result<BackendChoice> ParseBackendChoice(std::string_view name);  // "auto", "cpu" or "cuda"
+VCP_EXPORT std::string_view BackendChoiceName(BackendChoice choice);
+VCP_EXPORT Result<BackendChoice> ParseBackendChoice(std::string_view name);  // "auto", "cpu" or "cuda"
 
-struct RunOptions {
+struct VCP_EXPORT RunOptions {
   BackendChoice backend = BackendChoice::kAuto;  // VCP_BACKEND=cpu|cuda overrides kAuto
   int threads = 0;                               // CPU threads; 0 = all hardware threads
   int device = 0;  // CUDA device ordinal (CUDA_VISIBLE_DEVICES numbering, the index in ListDevices); the CPU
@@ -44,7 +45,7 @@ struct RunOptions {
 
 // What a backend can read about one device: the run's description and the evidence an epoch record carries
 // (informative: nothing here is proven; see docs/PROTOCOL.md). Fields a backend cannot read stay 0 / empty.
-struct DeviceInfo {
+struct VCP_EXPORT DeviceInfo {
   std::string backend;         // "cpu" or "cuda"
   std::string name;            // CPU model (from /proc/cpuinfo) or GPU name
   int ordinal = 0;             // CUDA device ordinal (index in ListDevices); 0 for the CPU
@@ -64,11 +65,11 @@ struct DeviceInfo {
                                // ListDevices' entries
 };
 
-struct RunTimings {
+struct VCP_EXPORT RunTimings {
   double generate_seconds = 0, gemm_seconds = 0, commit_seconds = 0, total_seconds = 0;
 };
 
-class Commitment {
+class VCP_EXPORT Commitment {
  public:
   virtual ~Commitment() = default;
   virtual const WorkloadParams& params() const = 0;
@@ -85,20 +86,20 @@ class Commitment {
 // Resolves kAuto / VCP_BACKEND to the backend that will run, with the reason, and describes the device
 // options.device names (CUDA) without running anything. With kAuto a GPU ordinal outside the visible GPUs is
 // kInvalidArgument, not a silent fall-back to the CPU; with no GPU at all kAuto runs on the CPU.
-Result<DeviceInfo> SelectBackend(const RunOptions& options);
+VCP_EXPORT Result<DeviceInfo> SelectBackend(const RunOptions& options);
 
 // Every device of a backend, for a provider that runs one thread per device and for the record's evidence.
 // kCuda: every visible GPU, index = ordinal (also one vcp cannot run on: compute capability below 8.0, which
 // RunWorkload refuses), kUnavailable with the reason when there is none (no plugin, no driver, no GPU). kCpu: one
 // entry, the host CPU, compute_units = hardware threads. kAuto: the backend SelectBackend resolves to
 // (VCP_BACKEND included). Entries have no selection_note.
-Result<std::vector<DeviceInfo>> ListDevices(BackendChoice backend);
+VCP_EXPORT Result<std::vector<DeviceInfo>> ListDevices(BackendChoice backend);
 
-Result<std::unique_ptr<Commitment>> RunWorkload(const WorkloadParams& params, const RunOptions& options);
+VCP_EXPORT Result<std::unique_ptr<Commitment>> RunWorkload(const WorkloadParams& params, const RunOptions& options);
 
 // Verifier: recomputes each opened tile on the CPU from the seed, hashes it, and checks the multiproof against
 // root. Rejected lists the opened tiles and gives both roots.
-[[nodiscard]] Status CheckOpening(const WorkloadParams& params, const Hash32& root, const MultiProof& proof,
-                                  int threads = 0);
+[[nodiscard]] VCP_EXPORT Status CheckOpening(const WorkloadParams& params, const Hash32& root,
+                                             const MultiProof& proof, int threads = 0);
 
 }  // namespace vcp

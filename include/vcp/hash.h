@@ -12,15 +12,17 @@
 #include <span>
 #include <string_view>
 
+#include "vcp/export.h"
+
 namespace vcp {
 
 constexpr size_t kHashBytes = 32;
 using Hash32 = std::array<uint8_t, kHashBytes>;
 
-Hash32 Sha256(std::span<const uint8_t> bytes);
+VCP_EXPORT Hash32 Sha256(std::span<const uint8_t> bytes);
 
 // Incremental SHA-256; reusable after Final() (which resets it).
-class Sha256Hasher {
+class VCP_EXPORT Sha256Hasher {
  public:
   Sha256Hasher();
   ~Sha256Hasher();
@@ -40,6 +42,6 @@ class Sha256Hasher {
 
 // The spec's domain-separated hash: SHA-256(u8 len(tag) || tag || fields). Tags are ASCII, at most 255 bytes,
 // and distinct for every purpose (docs/SPEC.md section 2); fields are fixed-width little-endian.
-Hash32 TaggedHash(std::string_view tag, std::span<const uint8_t> fields);
+VCP_EXPORT Hash32 TaggedHash(std::string_view tag, std::span<const uint8_t> fields);
 
 }  // namespace vcp

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "vcp/status.h"
+#include "vcp/export.h"
 
 namespace vcp {
 
@@ -21,6 +22,6 @@ namespace vcp {
 //   leaves file: {"type": "leaves-file", "lease_id", "epoch", "rounds" (D x R), "leaves_per_round", "bytes"}
 //   otherwise:   MessageJson(bytes)
 // Text that is not valid UTF-8 (a device name) is replaced, never refused.
-Result<std::string> InspectJson(std::span<const uint8_t> bytes);
+VCP_EXPORT Result<std::string> InspectJson(std::span<const uint8_t> bytes);
 
 }  // namespace vcp

@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "vcp/status.h"
+#include "vcp/export.h"
 
 namespace vcp {
 
@@ -29,7 +30,7 @@ constexpr size_t kSignatureBytes = 64;
 using PublicKey = std::array<uint8_t, kPublicKeyBytes>;
 using Signature = std::array<uint8_t, kSignatureBytes>;
 
-class SecretKey {
+class VCP_EXPORT SecretKey {
  public:
   static Result<SecretKey> Generate();
   // Deterministic key from a 32-byte seed (tests and test vectors).
@@ -51,22 +52,22 @@ class SecretKey {
 };
 
 // Rejected (with which key) when the signature does not verify.
-[[nodiscard]] Status VerifySignature(const PublicKey& key, std::span<const uint8_t> message,
-                                     const Signature& signature);
+[[nodiscard]] VCP_EXPORT Status VerifySignature(const PublicKey& key, std::span<const uint8_t> message,
+                                                const Signature& signature);
 
 // Writes DIR/vcp.key and DIR/vcp.pub; creates DIR (0700) if missing; refuses to overwrite an existing key.
-[[nodiscard]] Status SaveKeyPair(const SecretKey& key, const std::filesystem::path& dir);
-Result<SecretKey> LoadSecretKey(const std::filesystem::path& file);
-Result<PublicKey> LoadPublicKey(const std::filesystem::path& file);
+[[nodiscard]] VCP_EXPORT Status SaveKeyPair(const SecretKey& key, const std::filesystem::path& dir);
+VCP_EXPORT Result<SecretKey> LoadSecretKey(const std::filesystem::path& file);
+VCP_EXPORT Result<PublicKey> LoadPublicKey(const std::filesystem::path& file);
 
 // What a user may type where a key is expected (a command-line flag, a configuration value), resolved to the key.
 // A public key is the 64 hex digits `vcp keygen` prints (either case), a vcp.pub file, or a directory holding
 // vcp.pub; 64 hex digits are always taken as the key itself, even if a file of that name exists. A secret key
 // file is refused with what to give instead. Errors: InvalidArgument when the argument is none of these forms,
 // IoError when a named file cannot be read, Corrupt when it is not a key file.
-Result<PublicKey> ResolvePublicKey(std::string_view argument);
+VCP_EXPORT Result<PublicKey> ResolvePublicKey(std::string_view argument);
 // A secret key is a vcp.key file or a directory holding vcp.key (the directory `vcp keygen --out` wrote). A
 // public key file is refused, saying it is the public half; otherwise as LoadSecretKey.
-Result<SecretKey> ResolveSecretKey(std::string_view argument);
+VCP_EXPORT Result<SecretKey> ResolveSecretKey(std::string_view argument);
 
 }  // namespace vcp

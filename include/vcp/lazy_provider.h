@@ -16,19 +16,20 @@
 #include <vector>
 
 #include "vcp/epoch.h"
+#include "vcp/export.h"
 
 namespace vcp {
 
 // Positions a lazy provider computes when it skips `fraction` (0..1, clamped) of `total`: total - round(fraction
 // x total).
-uint64_t ComputedPositions(uint64_t total, double fraction);
+VCP_EXPORT uint64_t ComputedPositions(uint64_t total, double fraction);
 
 // mask[q * leaves_per_round + leaf] (q the epoch round) is true for the `computed` positions of `total` that seed
 // chooses.
-std::vector<bool> LazyComputedMask(uint64_t total, uint64_t computed, uint64_t seed);
+VCP_EXPORT std::vector<bool> LazyComputedMask(uint64_t total, uint64_t computed, uint64_t seed);
 
 // `honest` ((D x R) x leaves per round) with every position outside LazyComputedMask(D x R x leaves, computed, seed)
 // replaced by MerkleLeafHash(TaggedHash("vcp.lazy.garbage-tile", seed || u64 position)).
-EpochLeaves SimulateLazyLeaves(const EpochLeaves& honest, uint64_t computed, uint64_t seed);
+VCP_EXPORT EpochLeaves SimulateLazyLeaves(const EpochLeaves& honest, uint64_t computed, uint64_t seed);
 
 }  // namespace vcp

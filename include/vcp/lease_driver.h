@@ -34,6 +34,7 @@
 #include "vcp/status.h"
 #include "vcp/verdict.h"
 #include "vcp/workload.h"
+#include "vcp/export.h"
 
 namespace vcp {
 
@@ -45,9 +46,9 @@ enum class LeaseStepKind : uint8_t {
   kResponded,      // the provider built its response (seconds: build time)
   kEpochClosed,    // the verifier's signed verdict (verdict set), a void one included
 };
-std::string_view LeaseStepName(LeaseStepKind kind);  // "lease-accepted", "epoch-started", ...
+VCP_EXPORT std::string_view LeaseStepName(LeaseStepKind kind);  // "lease-accepted", "epoch-started", ...
 
-struct LeaseStep {
+struct VCP_EXPORT LeaseStep {
   LeaseStepKind kind = LeaseStepKind::kLeaseAccepted;
   uint64_t epoch = 0;
   std::string text;                // one line for a front end, e.g. "record 3f2a... signed in 0.412 s"
@@ -58,7 +59,7 @@ struct LeaseStep {
 
 struct LeaseRun;
 
-struct LeaseDriverOptions {
+struct VCP_EXPORT LeaseDriverOptions {
   LeaseMode mode = LeaseMode::kInteractive;
   uint32_t epochs = 6;  // 1..1000 closed epochs in all (a resumed lease counts those already closed)
   // The workload every round runs (seed ignored: each round's seed comes from the epoch). tile 0 picks the
@@ -101,7 +102,7 @@ struct LeaseDriverOptions {
   std::function<void(const LeaseStep& step, const LeaseRun& so_far)> progress;
 };
 
-struct LeaseRun {
+struct VCP_EXPORT LeaseRun {
   Lease lease;                           // as signed by the verifier
   DeviceInfo backend;                    // the provider's backend as SelectBackend resolved it
   std::vector<DeviceEvidence> devices;   // what the last proven epoch ran on, one per device (empty before)
@@ -113,7 +114,7 @@ struct LeaseRun {
 };
 
 // Runs the lease: creates both stores in verifier_dir and provider_dir, or resumes them when both hold one.
-Result<LeaseRun> RunLease(const std::filesystem::path& verifier_dir, const std::filesystem::path& provider_dir,
-                          const LeaseDriverOptions& options);
+VCP_EXPORT Result<LeaseRun> RunLease(const std::filesystem::path& verifier_dir,
+                                     const std::filesystem::path& provider_dir, const LeaseDriverOptions& options);
 
 }  // namespace vcp

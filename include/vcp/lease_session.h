@@ -35,12 +35,13 @@
 #include "vcp/status.h"
 #include "vcp/store.h"
 #include "vcp/verdict.h"
+#include "vcp/export.h"
 
 namespace vcp {
 
 // Whether a failed check closes the epoch (the provider signed something wrong for this epoch) or only rejects
 // the message (it may not come from the provider, or belongs to another epoch), leaving the epoch open.
-bool FailureClosesEpoch(Reason reason);
+VCP_EXPORT bool FailureClosesEpoch(Reason reason);
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -51,22 +52,23 @@ enum class LeafSource : uint8_t {
   kLeavesFile,  // read back from the epoch's leaves file
   kRecomputed,  // the sampled rounds were recomputed on the engine (RespondOutcome::leaf_note says why)
 };
-std::string_view LeafSourceName(LeafSource source);  // "logged response", "memory", "leaves file", "recomputed"
+// "logged response", "memory", "leaves file", "recomputed"
+VCP_EXPORT std::string_view LeafSourceName(LeafSource source);
 
-struct ProveOutcome {
+struct VCP_EXPORT ProveOutcome {
   EpochRecord record;
   bool already_logged = false;  // this start was proven before: the logged record was handed back, nothing ran
   double seconds = 0;           // wall time spent now running and committing the rounds (0 when already_logged)
 };
 
-struct RespondOutcome {
+struct VCP_EXPORT RespondOutcome {
   EpochResponse response;
   bool already_logged = false;  // the same challenge again: the logged response (leaf_source == kLogged)
   LeafSource leaf_source = LeafSource::kLogged;
   std::string leaf_note;  // kRecomputed: why no kept leaves were used ("no leaves file", or the file's problem)
 };
 
-struct ProverOptions {
+struct VCP_EXPORT ProverOptions {
   RunOptions run;
   // Keep each epoch's leaf hashes in a leaves file until the epoch is answered (32 bytes per tile); otherwise
   // recompute the sampled rounds when the challenge arrives. docs/PROTOCOL.md section 11.2 measures both.
@@ -74,7 +76,7 @@ struct ProverOptions {
   const Clock* clock = &SystemClock();  // informative record timestamps
 };
 
-class ProviderSession {
+class VCP_EXPORT ProviderSession {
  public:
   // Checks the lease (signature, parameters, provider key = key's), locks DIR, creates DIR/provider.log and signs
   // the acceptance. Fails if DIR already holds a provider log.
@@ -151,7 +153,7 @@ class ProviderSession {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-struct VerifierOptions {
+struct VCP_EXPORT VerifierOptions {
   const Clock* clock = &SystemClock();   // every deadline is measured on it
   RandomFill random = SystemRandom();    // nonces, beacons, challenges, the audit schedule seed
   const BeaconSource* beacon = nullptr;  // beacon-mode leases: needed to check responses
@@ -159,7 +161,7 @@ struct VerifierOptions {
 };
 
 // The verifier's view of one epoch, rebuilt from its log on Open.
-struct VerifierEpoch {
+struct VCP_EXPORT VerifierEpoch {
   EpochSchedule schedule = EpochSchedule::kOnDemand;  // the verifier's own knowledge, logged with the start
   EpochStart start;
   std::optional<EpochRecord> record;  // the authentic record, once it arrived
@@ -169,7 +171,7 @@ struct VerifierEpoch {
   std::optional<Hash32> response_hash;  // SHA-256 of the response that closed it
 };
 
-struct RecordOutcome {
+struct VCP_EXPORT RecordOutcome {
   // kPass when the record was accepted and the epoch awaits a response; otherwise why it was refused.
   Finding finding;
   std::optional<Verdict> verdict;        // the record failed the epoch
@@ -178,7 +180,7 @@ struct RecordOutcome {
   bool already_received = false;         // the same record again: the challenge (or round) it already got
 };
 
-struct ResponseOutcome {
+struct VCP_EXPORT ResponseOutcome {
   // kPass, or the first thing found wrong. With `verdict` the epoch closed with it (pass or fail). Without, the
   // response was refused (it does not parse or does not bind to this epoch: FailureClosesEpoch(reason) is false)
   // and the epoch stays open for a valid response.
@@ -187,7 +189,7 @@ struct ResponseOutcome {
   bool already_given = false;  // the response that closed the last epoch, given again: its logged verdict
 };
 
-class VerifierSession {
+class VCP_EXPORT VerifierSession {
  public:
   // `lease` carries everything but the nonce, the verifier key and the signature, which Create fills in. Locks
   // DIR, creates DIR/verifier.log with the signed lease and a secret audit schedule whose epochs take `audit_share` of

@@ -27,16 +27,17 @@
 
 #include "vcp/hash.h"
 #include "vcp/status.h"
+#include "vcp/export.h"
 
 namespace vcp {
 
-Hash32 MerkleLeafHash(std::span<const uint8_t> leaf_bytes);
-Hash32 MerkleNodeHash(const Hash32& left, const Hash32& right);
-Hash32 MerkleEmptyRoot();
+VCP_EXPORT Hash32 MerkleLeafHash(std::span<const uint8_t> leaf_bytes);
+VCP_EXPORT Hash32 MerkleNodeHash(const Hash32& left, const Hash32& right);
+VCP_EXPORT Hash32 MerkleEmptyRoot();
 
 // All levels of a tree over leaf hashes. Level 0 holds the leaf hashes; level i+1 pairs level i left to right and
 // carries an unpaired last node up unchanged, which yields the RFC 6962 tree.
-class MerkleTree {
+class VCP_EXPORT MerkleTree {
  public:
   // threads = 0: all hardware threads.
   static MerkleTree Build(std::vector<Hash32> leaf_hashes, int threads = 0);
@@ -51,26 +52,27 @@ class MerkleTree {
 };
 
 // RFC 9162 section 2.1.3.2 verification. leaf_hash is MerkleLeafHash(leaf bytes).
-[[nodiscard]] Status VerifyInclusion(uint64_t index, uint64_t tree_size, const Hash32& leaf_hash,
-                                     std::span<const Hash32> proof, const Hash32& root);
+[[nodiscard]] VCP_EXPORT Status VerifyInclusion(uint64_t index, uint64_t tree_size, const Hash32& leaf_hash,
+                                                std::span<const Hash32> proof, const Hash32& root);
 
 // Opens several leaves at once without repeating any hash (docs/SPEC.md section 7.3). `hashes` are the roots of
 // the maximal subtrees that contain no opened leaf, in the order a left-to-right depth-first walk meets them.
-struct MultiProof {
+struct VCP_EXPORT MultiProof {
   uint64_t tree_size = 0;
   std::vector<uint64_t> indices;  // strictly increasing, each < tree_size, at least one
   std::vector<Hash32> hashes;
 };
 
 // Requires strictly increasing indices (callers sort and deduplicate first).
-Result<MultiProof> ProveMulti(const MerkleTree& tree, std::span<const uint64_t> indices);
+VCP_EXPORT Result<MultiProof> ProveMulti(const MerkleTree& tree, std::span<const uint64_t> indices);
 // leaf_hashes holds the hashes of proof.indices, in that order.
-[[nodiscard]] Status VerifyMulti(const MultiProof& proof, std::span<const Hash32> leaf_hashes, const Hash32& root);
+[[nodiscard]] VCP_EXPORT Status VerifyMulti(const MultiProof& proof, std::span<const Hash32> leaf_hashes,
+                                            const Hash32& root);
 
 // Serialization (docs/SPEC.md section 7.4): magic "VCPM", u8 version 2, u8 hash id 1 (SHA-256), u64 tree size,
 // u32 count, count x u64 indices, u32 hash count, hashes. Parsing rejects wrong magic, version, hash id, lengths,
 // unsorted indices and trailing bytes.
-std::vector<uint8_t> SerializeMultiProof(const MultiProof& proof);
-Result<MultiProof> ParseMultiProof(std::span<const uint8_t> bytes);
+VCP_EXPORT std::vector<uint8_t> SerializeMultiProof(const MultiProof& proof);
+VCP_EXPORT Result<MultiProof> ParseMultiProof(std::span<const uint8_t> bytes);
 
 }  // namespace vcp

@@ -45,21 +45,22 @@
 #include "vcp/merkle.h"
 #include "vcp/protocol.h"
 #include "vcp/status.h"
+#include "vcp/export.h"
 
 namespace vcp {
 
-std::string ToJson(const Lease& m);
-std::string ToJson(const LeaseAcceptance& m);
-std::string ToJson(const EpochStart& m);
-std::string ToJson(const EpochRecord& m);
-std::string ToJson(const Challenge& m);
-std::string ToJson(const EpochResponse& m);
-std::string ToJson(const Verdict& m);
-std::string ToJson(const MultiProof& proof);
+VCP_EXPORT std::string ToJson(const Lease& m);
+VCP_EXPORT std::string ToJson(const LeaseAcceptance& m);
+VCP_EXPORT std::string ToJson(const EpochStart& m);
+VCP_EXPORT std::string ToJson(const EpochRecord& m);
+VCP_EXPORT std::string ToJson(const Challenge& m);
+VCP_EXPORT std::string ToJson(const EpochResponse& m);
+VCP_EXPORT std::string ToJson(const Verdict& m);
+VCP_EXPORT std::string ToJson(const MultiProof& proof);
 
 // Any protocol message, recognised by its magic, or a multiproof file (magic "VCPM", vcp open's proof file):
 // parsed, then ToJson's object with "bytes" (the input's length) added and, for a lease, "signature_valid"
 // (CheckSignature under its own verifier key) and "parameters_valid" (ValidateLease).
-Result<std::string> MessageJson(std::span<const uint8_t> bytes);
+VCP_EXPORT Result<std::string> MessageJson(std::span<const uint8_t> bytes);
 
 }  // namespace vcp

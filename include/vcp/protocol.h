@@ -32,14 +32,15 @@
 #include "vcp/keys.h"
 #include "vcp/status.h"
 #include "vcp/workload.h"
+#include "vcp/export.h"
 
 namespace vcp {
 
 constexpr uint8_t kProtocolVersion = 2;
 
 enum class LeaseMode : uint8_t { kInteractive = 1, kBeacon = 2 };
-std::string_view LeaseModeName(LeaseMode mode);  // "interactive" or "beacon"
-Result<LeaseMode> ParseLeaseMode(std::string_view name);
+VCP_EXPORT std::string_view LeaseModeName(LeaseMode mode);  // "interactive" or "beacon"
+VCP_EXPORT Result<LeaseMode> ParseLeaseMode(std::string_view name);
 
 // Soundness policy (docs/PROTOCOL.md section 8). A provider that computed a fraction f of an epoch's tiles passes
 // with probability at most f^k in interactive mode, and at most G * f^k in beacon mode when it can try G records
@@ -66,17 +67,17 @@ constexpr uint64_t kMaxMessageBytes = uint64_t{64} << 20;
 
 // Probability that a provider which computed `computed_fraction` of the positions passes one epoch of `samples`
 // uniform draws, with `grinding_tries` independent attempts: 1 - (1 - f^k)^G, which is at most G * f^k.
-double EpochPassProbability(double computed_fraction, uint32_t samples, double grinding_tries = 1);
+VCP_EXPORT double EpochPassProbability(double computed_fraction, uint32_t samples, double grinding_tries = 1);
 // The smallest k with G * f^k <= 2^-security_bits (G = 2^grinding_bits).
-uint32_t SamplesNeeded(double computed_fraction, double security_bits, double grinding_bits);
+VCP_EXPORT uint32_t SamplesNeeded(double computed_fraction, double security_bits, double grinding_bits);
 // kMinSamplesInteractive or kMinSamplesBeacon.
-uint32_t MinSamples(LeaseMode mode);
+VCP_EXPORT uint32_t MinSamples(LeaseMode mode);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Messages.
 
 // The epoch deadline is not a field: it follows from the rate, R, the workload and the slack (EpochDeadlineUs).
-struct Lease {
+struct VCP_EXPORT Lease {
   LeaseMode mode = LeaseMode::kInteractive;
   Hash32 nonce{};  // fresh verifier randomness: makes every lease id unique
   PublicKey verifier_key{}, provider_key{};
@@ -95,13 +96,13 @@ struct Lease {
   Signature verifier_signature{};
 };
 
-struct LeaseAcceptance {
+struct VCP_EXPORT LeaseAcceptance {
   Hash32 lease_id{};
   uint64_t accepted_us = 0;  // provider's clock, informative
   Signature provider_signature{};
 };
 
-struct EpochStart {
+struct VCP_EXPORT EpochStart {
   Hash32 lease_id{};
   uint64_t epoch = 0;
   Hash32 beacon{};        // fresh verifier randomness: no round seed exists before this message
@@ -111,11 +112,11 @@ struct EpochStart {
 };
 
 enum class DeviceBackend : uint8_t { kCpu = 1, kCuda = 2 };
-std::string_view DeviceBackendName(DeviceBackend backend);  // "cpu" or "cuda"
+VCP_EXPORT std::string_view DeviceBackendName(DeviceBackend backend);  // "cpu" or "cuda"
 
 // What the backend reads about one device (section 4.4). Signed but informative: the provider could lie; only the
 // deadline proves throughput. Text is printable ASCII.
-struct DeviceEvidence {
+struct VCP_EXPORT DeviceEvidence {
   DeviceBackend backend = DeviceBackend::kCpu;
   std::string name;                // CPU model or GPU name, at most kMaxDeviceNameBytes
   std::array<uint8_t, 16> uuid{};  // all zero when the backend has none (CPU)
@@ -128,12 +129,12 @@ struct DeviceEvidence {
 };
 // One line for reports: "cuda: NVIDIA H200 (132 SMs, 139 GiB, cc 9.0) uuid GPU-xxxxxxxx-... pci 0000:1b:00.0",
 // "cpu: AMD EPYC 7B13 (2 threads)".
-std::string DescribeDevice(const DeviceEvidence& device);
+VCP_EXPORT std::string DescribeDevice(const DeviceEvidence& device);
 // Whether two records name the same devices in the same order: backend, name, UUID and PCI bus id of each entry
 // (clocks, memory and versions may change between epochs without a different device).
-bool SameDeviceSet(std::span<const DeviceEvidence> a, std::span<const DeviceEvidence> b);
+VCP_EXPORT bool SameDeviceSet(std::span<const DeviceEvidence> a, std::span<const DeviceEvidence> b);
 
-struct EpochRecord {
+struct VCP_EXPORT EpochRecord {
   Hash32 lease_id{};
   uint64_t epoch = 0;
   Hash32 beacon{};
@@ -146,7 +147,7 @@ struct EpochRecord {
   Signature provider_signature{};
 };
 
-struct Challenge {  // interactive mode
+struct VCP_EXPORT Challenge {  // interactive mode
   Hash32 lease_id{};
   uint64_t epoch = 0;
   Hash32 record_hash{};
@@ -155,23 +156,23 @@ struct Challenge {  // interactive mode
 };
 
 enum class ChallengeKind : uint8_t { kVerifierRandomness = 1, kBeacon = 2 };
-std::string_view ChallengeKindName(ChallengeKind kind);  // "verifier-randomness" or "beacon"
+VCP_EXPORT std::string_view ChallengeKindName(ChallengeKind kind);  // "verifier-randomness" or "beacon"
 
 // The value sampled positions are drawn from, with where it came from.
-struct ChallengeValue {
+struct VCP_EXPORT ChallengeValue {
   ChallengeKind kind = ChallengeKind::kVerifierRandomness;
   uint64_t beacon_round = 0;  // beacon mode only
   Hash32 value{};
 };
 
 // One sampled round: its root and the multiproof hashes for its sampled tiles (indices are derived, not sent).
-struct RoundOpening {
+struct VCP_EXPORT RoundOpening {
   uint32_t round = 0;
   Hash32 root{};
   std::vector<Hash32> hashes;
 };
 
-struct EpochResponse {
+struct VCP_EXPORT EpochResponse {
   Hash32 lease_id{};
   uint64_t epoch = 0;
   Hash32 record_hash{};
@@ -206,22 +207,22 @@ enum class Reason : uint16_t {
   kVoidClock = 19,              // the verifier's clock went backwards: arrival < start
   kVoidBeaconUnavailable = 20,  // the beacon round never came
 };
-std::string_view ReasonName(Reason reason);  // "tile-mismatch", "void-clock"
-bool IsKnownReason(uint16_t code);
+VCP_EXPORT std::string_view ReasonName(Reason reason);  // "tile-mismatch", "void-clock"
+VCP_EXPORT bool IsKnownReason(uint16_t code);
 
 // A verdict is a pass, the provider's failure (every reason 1..17; `missed` counts as zero delivered time), or
 // void (18..20).
 enum class VerdictOutcome { kPass, kFail, kVoid };
-VerdictOutcome OutcomeOf(Reason reason);
-std::string_view VerdictOutcomeName(VerdictOutcome outcome);  // "pass", "fail", "void"
+VCP_EXPORT VerdictOutcome OutcomeOf(Reason reason);
+VCP_EXPORT std::string_view VerdictOutcomeName(VerdictOutcome outcome);  // "pass", "fail", "void"
 
 // Whether the verifier started an epoch at a time of its secret audit schedule, or on demand. Only scheduled
 // epochs enter the availability bound: on-demand starts are not at random times.
 enum class EpochSchedule : uint8_t { kScheduled = 1, kOnDemand = 2 };
-std::string_view EpochScheduleName(EpochSchedule schedule);  // "scheduled" or "on-demand"
-Result<EpochSchedule> ParseEpochSchedule(std::string_view name);
+VCP_EXPORT std::string_view EpochScheduleName(EpochSchedule schedule);  // "scheduled" or "on-demand"
+VCP_EXPORT Result<EpochSchedule> ParseEpochSchedule(std::string_view name);
 
-struct Verdict {
+struct VCP_EXPORT Verdict {
   Hash32 lease_id{};
   uint64_t epoch = 0;
   Hash32 record_hash{};  // zero when no record arrived
@@ -237,7 +238,7 @@ struct Verdict {
 // Text fields (device name and PCI bus id, beacon name, verdict detail) are printable ASCII: this replaces any other
 // byte with '?'
 // and cuts the text to max_bytes.
-std::string ToProtocolText(std::string_view text, size_t max_bytes);
+VCP_EXPORT std::string ToProtocolText(std::string_view text, size_t max_bytes);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Canonical bytes. Serialize writes the whole message including its signature field; Parse rejects wrong magic,
@@ -246,43 +247,43 @@ std::string ToProtocolText(std::string_view text, size_t max_bytes);
 // are listed once (lib/protocol/message_schema.h); Serialize, Parse and ToJson (vcp/message_json.h) follow it.
 
 enum class MessageType { kLease, kAcceptance, kEpochStart, kRecord, kChallenge, kResponse, kVerdict };
-std::string_view MessageTypeName(MessageType type);  // "lease", "lease-acceptance", ...
+VCP_EXPORT std::string_view MessageTypeName(MessageType type);  // "lease", "lease-acceptance", ...
 // Identifies a message by its magic (no other validation).
-Result<MessageType> IdentifyMessage(std::span<const uint8_t> bytes);
+VCP_EXPORT Result<MessageType> IdentifyMessage(std::span<const uint8_t> bytes);
 
-std::vector<uint8_t> Serialize(const Lease& m);
-std::vector<uint8_t> Serialize(const LeaseAcceptance& m);
-std::vector<uint8_t> Serialize(const EpochStart& m);
-std::vector<uint8_t> Serialize(const EpochRecord& m);
-std::vector<uint8_t> Serialize(const Challenge& m);
-std::vector<uint8_t> Serialize(const EpochResponse& m);
-std::vector<uint8_t> Serialize(const Verdict& m);
+VCP_EXPORT std::vector<uint8_t> Serialize(const Lease& m);
+VCP_EXPORT std::vector<uint8_t> Serialize(const LeaseAcceptance& m);
+VCP_EXPORT std::vector<uint8_t> Serialize(const EpochStart& m);
+VCP_EXPORT std::vector<uint8_t> Serialize(const EpochRecord& m);
+VCP_EXPORT std::vector<uint8_t> Serialize(const Challenge& m);
+VCP_EXPORT std::vector<uint8_t> Serialize(const EpochResponse& m);
+VCP_EXPORT std::vector<uint8_t> Serialize(const Verdict& m);
 
-Result<Lease> ParseLease(std::span<const uint8_t> bytes);
-Result<LeaseAcceptance> ParseLeaseAcceptance(std::span<const uint8_t> bytes);
-Result<EpochStart> ParseEpochStart(std::span<const uint8_t> bytes);
-Result<EpochRecord> ParseEpochRecord(std::span<const uint8_t> bytes);
-Result<Challenge> ParseChallenge(std::span<const uint8_t> bytes);
-Result<EpochResponse> ParseEpochResponse(std::span<const uint8_t> bytes);
-Result<Verdict> ParseVerdict(std::span<const uint8_t> bytes);
+VCP_EXPORT Result<Lease> ParseLease(std::span<const uint8_t> bytes);
+VCP_EXPORT Result<LeaseAcceptance> ParseLeaseAcceptance(std::span<const uint8_t> bytes);
+VCP_EXPORT Result<EpochStart> ParseEpochStart(std::span<const uint8_t> bytes);
+VCP_EXPORT Result<EpochRecord> ParseEpochRecord(std::span<const uint8_t> bytes);
+VCP_EXPORT Result<Challenge> ParseChallenge(std::span<const uint8_t> bytes);
+VCP_EXPORT Result<EpochResponse> ParseEpochResponse(std::span<const uint8_t> bytes);
+VCP_EXPORT Result<Verdict> ParseVerdict(std::span<const uint8_t> bytes);
 
 // Signing: each signs TaggedHash("vcp.v2.sig.<message>", Serialize(m) without its trailing 64 signature bytes),
 // after checking that `key` is the key the message must be signed with where the message names it (Lease:
 // verifier_key). Check* verifies against the given key (kRejected naming the key on failure).
-[[nodiscard]] Status Sign(Lease& m, const SecretKey& key);
-[[nodiscard]] Status Sign(LeaseAcceptance& m, const SecretKey& key);
-[[nodiscard]] Status Sign(EpochStart& m, const SecretKey& key);
-[[nodiscard]] Status Sign(EpochRecord& m, const SecretKey& key);
-[[nodiscard]] Status Sign(Challenge& m, const SecretKey& key);
-[[nodiscard]] Status Sign(EpochResponse& m, const SecretKey& key);
-[[nodiscard]] Status Sign(Verdict& m, const SecretKey& key);
-[[nodiscard]] Status CheckSignature(const Lease& m);  // by m.verifier_key
-[[nodiscard]] Status CheckSignature(const LeaseAcceptance& m, const PublicKey& provider_key);
-[[nodiscard]] Status CheckSignature(const EpochStart& m, const PublicKey& verifier_key);
-[[nodiscard]] Status CheckSignature(const EpochRecord& m, const PublicKey& provider_key);
-[[nodiscard]] Status CheckSignature(const Challenge& m, const PublicKey& verifier_key);
-[[nodiscard]] Status CheckSignature(const EpochResponse& m, const PublicKey& provider_key);
-[[nodiscard]] Status CheckSignature(const Verdict& m, const PublicKey& verifier_key);
+[[nodiscard]] VCP_EXPORT Status Sign(Lease& m, const SecretKey& key);
+[[nodiscard]] VCP_EXPORT Status Sign(LeaseAcceptance& m, const SecretKey& key);
+[[nodiscard]] VCP_EXPORT Status Sign(EpochStart& m, const SecretKey& key);
+[[nodiscard]] VCP_EXPORT Status Sign(EpochRecord& m, const SecretKey& key);
+[[nodiscard]] VCP_EXPORT Status Sign(Challenge& m, const SecretKey& key);
+[[nodiscard]] VCP_EXPORT Status Sign(EpochResponse& m, const SecretKey& key);
+[[nodiscard]] VCP_EXPORT Status Sign(Verdict& m, const SecretKey& key);
+[[nodiscard]] VCP_EXPORT Status CheckSignature(const Lease& m);  // by m.verifier_key
+[[nodiscard]] VCP_EXPORT Status CheckSignature(const LeaseAcceptance& m, const PublicKey& provider_key);
+[[nodiscard]] VCP_EXPORT Status CheckSignature(const EpochStart& m, const PublicKey& verifier_key);
+[[nodiscard]] VCP_EXPORT Status CheckSignature(const EpochRecord& m, const PublicKey& provider_key);
+[[nodiscard]] VCP_EXPORT Status CheckSignature(const Challenge& m, const PublicKey& verifier_key);
+[[nodiscard]] VCP_EXPORT Status CheckSignature(const EpochResponse& m, const PublicKey& provider_key);
+[[nodiscard]] VCP_EXPORT Status CheckSignature(const Verdict& m, const PublicKey& verifier_key);
 
 // Lease terms the library accepts (kInvalidArgument naming the term and what is allowed otherwise): a valid
 // workload; 1 <= D <= kMaxDevices; 1 <= R <= kMaxRounds; MinSamples(mode) <= k <= kMaxSamples (D x R x leaves
@@ -290,29 +291,29 @@ Result<Verdict> ParseVerdict(std::span<const uint8_t> bytes);
 // kMinComputeUs; 2 x allowance <= deadline - t_c (the network allowance fits in half the slack margin, so an
 // honest provider at exactly the claimed rate keeps the other half for jitter); start < end; keys differ; the
 // beacon fields present exactly in beacon mode.
-[[nodiscard]] Status ValidateLease(const Lease& lease);
+[[nodiscard]] VCP_EXPORT Status ValidateLease(const Lease& lease);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Derived values (docs/PROTOCOL.md section 5). Every one is a TaggedHash over fixed-width fields.
 
 // TaggedHash("vcp.v2.lease-id", Serialize(lease) without the signature).
-Hash32 LeaseId(const Lease& lease);
+VCP_EXPORT Hash32 LeaseId(const Lease& lease);
 // TaggedHash("vcp.v2.record-hash", Serialize(record) without the signature): names the record in the chain, the
 // challenge and the response.
-Hash32 RecordHash(const EpochRecord& record);
+VCP_EXPORT Hash32 RecordHash(const EpochRecord& record);
 // TaggedHash("vcp.v2.epoch-seed", lease id || u64 epoch || beacon || prev record).
-Seed EpochSeed(const Hash32& lease_id, uint64_t epoch, const Hash32& beacon, const Hash32& prev_record);
+VCP_EXPORT Seed EpochSeed(const Hash32& lease_id, uint64_t epoch, const Hash32& beacon, const Hash32& prev_record);
 // TaggedHash("vcp.v2.round-seed", epoch seed || u32 device || u32 round): round r of device d.
-Seed RoundSeed(const Seed& epoch_seed, uint32_t device, uint32_t round);
+VCP_EXPORT Seed RoundSeed(const Seed& epoch_seed, uint32_t device, uint32_t round);
 // D x R: the rounds of one epoch, and the leaves of its epoch tree.
-uint32_t EpochRounds(const Lease& lease);
+VCP_EXPORT uint32_t EpochRounds(const Lease& lease);
 // q = d x R + r, the epoch round of device d's round r (device-major).
-uint32_t EpochRound(const Lease& lease, uint32_t device, uint32_t round);
+VCP_EXPORT uint32_t EpochRound(const Lease& lease, uint32_t device, uint32_t round);
 // The lease workload of epoch round q (device q div R, its round q mod R): seed = RoundSeed(EpochSeed(...start...),
 // q div R, q mod R).
-WorkloadParams RoundWorkload(const Lease& lease, const EpochStart& start, uint32_t epoch_round);
+VCP_EXPORT WorkloadParams RoundWorkload(const Lease& lease, const EpochStart& start, uint32_t epoch_round);
 // Tiles per round of the lease's workload.
-uint64_t LeavesPerRound(const Lease& lease);
+VCP_EXPORT uint64_t LeavesPerRound(const Lease& lease);
 
 // The deadline and what it proves (section 5). All integer arithmetic with 128-bit intermediates; defined for a
 // lease ValidateLease accepts (values that do not fit saturate at 2^64 - 1; a zero rate gives 2^64 - 1).
@@ -322,26 +323,26 @@ uint64_t LeavesPerRound(const Lease& lease);
 //   deadline = EpochDeadlineUs  = t_c + floor(t_c x slack_ppm / 10^6)   microseconds, start to record arrival
 // Both floors round down, so deadline <= (W / rate)(1 + slack): an epoch whose record arrives within the deadline
 // on the verifier's clock proves D x W operations in at most that time, at least rate / (1 + slack) per device.
-uint64_t DeviceOperations(const Lease& lease);
-uint64_t EpochOperations(const Lease& lease);
-uint64_t ComputeTimeUs(const Lease& lease);
-uint64_t EpochDeadlineUs(const Lease& lease);
+VCP_EXPORT uint64_t DeviceOperations(const Lease& lease);
+VCP_EXPORT uint64_t EpochOperations(const Lease& lease);
+VCP_EXPORT uint64_t ComputeTimeUs(const Lease& lease);
+VCP_EXPORT uint64_t EpochDeadlineUs(const Lease& lease);
 // rate / (1 + slack_ppm / 10^6), operations per second per device: what a passing epoch proves.
-double GuaranteedRatePerDevice(const Lease& lease);
+VCP_EXPORT double GuaranteedRatePerDevice(const Lease& lease);
 // Epoch-tree leaf for a round root: RFC 6962 leaf hash of the 32 root bytes.
-Hash32 EpochTreeLeaf(const Hash32& round_root);
+VCP_EXPORT Hash32 EpochTreeLeaf(const Hash32& round_root);
 // Root of the epoch tree over the D x R round roots (in epoch-round order).
-Hash32 EpochRoot(std::span<const Hash32> round_roots);
+VCP_EXPORT Hash32 EpochRoot(std::span<const Hash32> round_roots);
 
 // Beacon mode: the first beacon round published at or after the epoch's deadline, start_us + EpochDeadlineUs.
-uint64_t BeaconRoundFor(const Lease& lease, uint64_t epoch_start_us);
+VCP_EXPORT uint64_t BeaconRoundFor(const Lease& lease, uint64_t epoch_start_us);
 
-struct SamplePosition {
+struct VCP_EXPORT SamplePosition {
   uint32_t round = 0;  // epoch round q
   uint64_t tile = 0;
 };
 // One draw: its position and the attempt that was accepted (0 unless rejection sampling rejected a value).
-struct SampleDraw {
+struct VCP_EXPORT SampleDraw {
   SamplePosition position;
   uint32_t attempt = 0;
 };
@@ -349,21 +350,22 @@ struct SampleDraw {
 // whose x = the first 8 bytes (little-endian) of TaggedHash("vcp.v2.sample", record hash || challenge || u32 draw
 // || u32 a) is below the largest multiple of P that fits in 2^64; position x mod P, tile p mod L of epoch round
 // p div L. epoch_rounds x leaves_per_round must be positive (ValidateLease).
-SampleDraw DrawSample(const Hash32& record_hash, const Hash32& challenge, uint32_t epoch_rounds,
-                      uint64_t leaves_per_round, uint32_t draw);
+VCP_EXPORT SampleDraw DrawSample(const Hash32& record_hash, const Hash32& challenge, uint32_t epoch_rounds,
+                                 uint64_t leaves_per_round, uint32_t draw);
 // k positions drawn uniformly (with replacement) from the D x R x L positions of an epoch: DrawSample for draws
 // 0..k (exclusive end), in draw order. epoch_rounds = EpochRounds(lease).
-std::vector<SamplePosition> SamplePositions(const Hash32& record_hash, const Hash32& challenge, uint32_t epoch_rounds,
-                                            uint64_t leaves_per_round, uint32_t samples);
+VCP_EXPORT std::vector<SamplePosition> SamplePositions(const Hash32& record_hash, const Hash32& challenge,
+                                                       uint32_t epoch_rounds, uint64_t leaves_per_round,
+                                                       uint32_t samples);
 // The positions grouped by round: rounds strictly increasing, each round's tiles strictly increasing.
-struct SampleSet {
+struct VCP_EXPORT SampleSet {
   std::vector<uint32_t> rounds;
   std::vector<std::vector<uint64_t>> tiles;  // tiles[i] belong to rounds[i]
 };
-SampleSet GroupSamples(std::span<const SamplePosition> positions);
+VCP_EXPORT SampleSet GroupSamples(std::span<const SamplePosition> positions);
 
 // Number of hashes a multiproof of `indices` (strictly increasing, < tree_size) carries: one per maximal subtree
 // that holds no opened leaf.
-uint64_t MultiProofHashCount(uint64_t tree_size, std::span<const uint64_t> indices);
+VCP_EXPORT uint64_t MultiProofHashCount(uint64_t tree_size, std::span<const uint64_t> indices);
 
 }  // namespace vcp

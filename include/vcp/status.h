@@ -13,6 +13,8 @@
 #include <string_view>
 #include <utility>
 
+#include "vcp/export.h"
+
 namespace vcp {
 
 enum class StatusCode {
@@ -28,9 +30,9 @@ enum class StatusCode {
 
 // The kind in words, as ToString prints it: "OK", "invalid argument", "I/O error", "corrupt data", "rejected",
 // "unavailable", "resource exhausted", "internal error".
-std::string_view StatusCodeName(StatusCode code);
+VCP_EXPORT std::string_view StatusCodeName(StatusCode code);
 
-class [[nodiscard]] Status {
+class [[nodiscard]] VCP_EXPORT Status {
  public:
   Status() = default;
   static Status Ok() { return Status(); }

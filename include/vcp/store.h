@@ -29,18 +29,19 @@
 #include "vcp/epoch.h"
 #include "vcp/hash.h"
 #include "vcp/status.h"
+#include "vcp/export.h"
 
 namespace vcp {
 
 enum class StoreRole : uint8_t { kProvider = 1, kVerifier = 2 };
 
-struct LogEntry {
+struct VCP_EXPORT LogEntry {
   uint8_t type = 0;
   std::vector<uint8_t> payload;
   uint64_t offset = 0;  // of the frame in the file
 };
 
-struct LogRecovery {
+struct VCP_EXPORT LogRecovery {
   bool torn_tail = false;
   uint64_t kept_bytes = 0;     // the intact prefix
   uint64_t dropped_bytes = 0;  // the torn tail cut off
@@ -51,7 +52,7 @@ struct LogRecovery {
 // to, durably, before it hands out the message an entry records. AppendLog is the file store's; the verifier
 // service keeps each lease's entries in its database (lib/service/verifier_db.h), in the same order and with the
 // same payloads, so one session implementation serves both.
-class EntryLog {
+class VCP_EXPORT EntryLog {
  public:
   virtual ~EntryLog() = default;
   // Durable when it returns OK; after a failure the log refuses further appends until it is reopened.
@@ -62,7 +63,7 @@ class EntryLog {
   virtual std::string Describe() const = 0;
 };
 
-class AppendLog final : public EntryLog {
+class VCP_EXPORT AppendLog final : public EntryLog {
  public:
   // Creates a new log (fails if the file exists).
   static Result<AppendLog> Create(const std::filesystem::path& path, StoreRole role);
@@ -85,23 +86,23 @@ class AppendLog final : public EntryLog {
 };
 
 // Parses a log image without touching any file (vcp inspect, tests). Never cuts anything.
-struct LogScan {
+struct VCP_EXPORT LogScan {
   StoreRole role = StoreRole::kProvider;
   std::vector<LogEntry> entries;
   LogRecovery recovery;  // what Open would report and cut
 };
-Result<LogScan> ScanLog(std::span<const uint8_t> bytes);
+VCP_EXPORT Result<LogScan> ScanLog(std::span<const uint8_t> bytes);
 
 // The 8-byte header a log of `role` starts with (the same bytes Create writes).
-std::vector<uint8_t> EncodeLogHeader(StoreRole role);
+VCP_EXPORT std::vector<uint8_t> EncodeLogHeader(StoreRole role);
 // Frame bytes for one entry (the same bytes Append writes).
-std::vector<uint8_t> EncodeLogFrame(uint8_t type, std::span<const uint8_t> payload);
+VCP_EXPORT std::vector<uint8_t> EncodeLogFrame(uint8_t type, std::span<const uint8_t> payload);
 
 // An exclusive, non-blocking lock on a store directory: DIR/store.lock (created 0600 if missing, never removed) is
 // flock()ed LOCK_EX | LOCK_NB and then rewritten with "pid <pid>\ncommand <argv joined by spaces>\n" so a refused
 // process can name the holder. flock locks belong to the open file, so a second Acquire in the same process is
 // refused too. The kernel drops the lock when the holder exits, even by a crash: a stale lock file is harmless.
-class StoreLock {
+class VCP_EXPORT StoreLock {
  public:
   // kUnavailable, at once, when another open file (another process, or another session in this one) holds it:
   // "<what> store DIR is in use by pid P (COMMAND); one process at a time may write a store: wait for it to
@@ -129,20 +130,20 @@ class StoreLock {
 // Leaves file: "VCPH", u8 version 2, lease id, u64 epoch, u32 D x R (the epoch's rounds, q order), u64 leaves per
 // round L, (D x R) x L hashes, then a 32-byte TaggedHash("vcp.v2.leaves-file", every byte before it). Written
 // atomically.
-[[nodiscard]] Status WriteLeavesFile(const std::filesystem::path& path, const Hash32& lease_id, uint64_t epoch,
-                                     const EpochLeaves& leaves);
+[[nodiscard]] VCP_EXPORT Status WriteLeavesFile(const std::filesystem::path& path, const Hash32& lease_id,
+                                                uint64_t epoch, const EpochLeaves& leaves);
 // Reads one round back, checking the header against the expected lease, epoch and shape and the checksum.
-Result<EpochLeaves> ReadLeavesFile(const std::filesystem::path& path, const Hash32& lease_id, uint64_t epoch,
-                                   uint32_t rounds, uint64_t leaves_per_round);
+VCP_EXPORT Result<EpochLeaves> ReadLeavesFile(const std::filesystem::path& path, const Hash32& lease_id,
+                                              uint64_t epoch, uint32_t rounds, uint64_t leaves_per_round);
 
 // The header of a leaves file image, checked for magic, version, size against its own counts and checksum
 // (vcp inspect, and ReadLeavesFile before it compares the header with what it expects). kCorrupt otherwise.
-struct LeavesFileHeader {
+struct VCP_EXPORT LeavesFileHeader {
   Hash32 lease_id{};
   uint64_t epoch = 0;
   uint32_t rounds = 0;  // D x R
   uint64_t leaves_per_round = 0;
 };
-Result<LeavesFileHeader> ScanLeavesFile(std::span<const uint8_t> bytes);
+VCP_EXPORT Result<LeavesFileHeader> ScanLeavesFile(std::span<const uint8_t> bytes);
 
 }  // namespace vcp

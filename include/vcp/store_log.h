@@ -18,6 +18,7 @@
 #include "vcp/protocol.h"
 #include "vcp/status.h"
 #include "vcp/store.h"
+#include "vcp/export.h"
 
 namespace vcp {
 
@@ -42,45 +43,46 @@ enum class VerifierEntry : uint8_t {
 
 // "lease", "acceptance", "epoch-start", "record", "response" (provider); "lease", "audit-plan", "acceptance",
 // "epoch-start", "record-arrival", "challenge", "verdict", "response" (verifier); "" for an unknown type.
-std::string_view LogEntryName(StoreRole role, uint8_t type);
+VCP_EXPORT std::string_view LogEntryName(StoreRole role, uint8_t type);
 
 // provider kRecord: u32 record length | record bytes | u32 D x R | D x R 32-byte round roots (q order).
-struct ProviderRecordEntry {
+struct VCP_EXPORT ProviderRecordEntry {
   EpochRecord record;
   std::vector<Hash32> round_roots;
 };
-std::vector<uint8_t> EncodeProviderRecordEntry(const EpochRecord& record, std::span<const Hash32> round_roots);
-Result<ProviderRecordEntry> DecodeProviderRecordEntry(std::span<const uint8_t> payload);
+VCP_EXPORT std::vector<uint8_t> EncodeProviderRecordEntry(const EpochRecord& record,
+                                                          std::span<const Hash32> round_roots);
+VCP_EXPORT Result<ProviderRecordEntry> DecodeProviderRecordEntry(std::span<const uint8_t> payload);
 
 // verifier kPlan: 32-byte audit schedule seed | u64 mean gap in microseconds.
-struct AuditPlanEntry {
+struct VCP_EXPORT AuditPlanEntry {
   Hash32 schedule_seed{};
   uint64_t mean_gap_us = 0;
 };
-std::vector<uint8_t> EncodeAuditPlanEntry(const AuditPlanEntry& plan);
-Result<AuditPlanEntry> DecodeAuditPlanEntry(std::span<const uint8_t> payload);
+VCP_EXPORT std::vector<uint8_t> EncodeAuditPlanEntry(const AuditPlanEntry& plan);
+VCP_EXPORT Result<AuditPlanEntry> DecodeAuditPlanEntry(std::span<const uint8_t> payload);
 
 // verifier kStart: u8 schedule (1 scheduled, 2 on demand) | epoch start bytes (the rest of the payload). Whether
 // an epoch ran on the secret audit schedule is the verifier's own knowledge, so it lives in its log, not in the
 // signed start the provider sees.
-struct StartEntry {
+struct VCP_EXPORT StartEntry {
   EpochSchedule schedule = EpochSchedule::kOnDemand;
   EpochStart start;
 };
-std::vector<uint8_t> EncodeStartEntry(EpochSchedule schedule, const EpochStart& start);
-Result<StartEntry> DecodeStartEntry(std::span<const uint8_t> payload);
+VCP_EXPORT std::vector<uint8_t> EncodeStartEntry(EpochSchedule schedule, const EpochStart& start);
+VCP_EXPORT Result<StartEntry> DecodeStartEntry(std::span<const uint8_t> payload);
 
 // verifier kArrival: u64 arrival time on the verifier's clock | record bytes (the rest of the payload).
-struct ArrivalEntry {
+struct VCP_EXPORT ArrivalEntry {
   uint64_t arrival_us = 0;
   EpochRecord record;
 };
-std::vector<uint8_t> EncodeArrivalEntry(uint64_t arrival_us, std::span<const uint8_t> record_bytes);
-Result<ArrivalEntry> DecodeArrivalEntry(std::span<const uint8_t> payload);
+VCP_EXPORT std::vector<uint8_t> EncodeArrivalEntry(uint64_t arrival_us, std::span<const uint8_t> record_bytes);
+VCP_EXPORT Result<ArrivalEntry> DecodeArrivalEntry(std::span<const uint8_t> payload);
 
 // The protocol message an entry's payload carries, as a view into entry.payload: the whole payload for the message-only
 // types, the record for provider kRecord and verifier kArrival, the start for verifier kStart, empty for verifier kPlan
 // and for unknown types. kCorrupt when a kRecord / kArrival / kStart payload is too short to hold its record.
-Result<std::span<const uint8_t>> LogEntryMessage(StoreRole role, const LogEntry& entry);
+VCP_EXPORT Result<std::span<const uint8_t>> LogEntryMessage(StoreRole role, const LogEntry& entry);
 
 }  // namespace vcp

@@ -12,29 +12,30 @@
 
 #include "vcp/hash.h"
 #include "vcp/protocol.h"
+#include "vcp/export.h"
 
 namespace vcp {
 
 // The rate a passing epoch proved per device: its operations / D / the verifier-measured window (start to record
 // arrival), operations per second. 0 for an epoch that did not pass. A passing epoch's window is at most the
 // deadline, so this is at least GuaranteedRatePerDevice(lease).
-double ProvenRatePerDevice(const Lease& lease, const Verdict& verdict);
+VCP_EXPORT double ProvenRatePerDevice(const Lease& lease, const Verdict& verdict);
 
 // One closed epoch as the report reads it: its verdict and the device evidence of its record (empty when no
 // record arrived).
-struct ReportEpoch {
+struct VCP_EXPORT ReportEpoch {
   Verdict verdict;
   std::vector<DeviceEvidence> devices;
 };
 
 // Counts of one schedule kind. `failed` is every failing reason except `missed`; void epochs are not counted here.
-struct ScheduleCounts {
+struct VCP_EXPORT ScheduleCounts {
   uint64_t passed = 0, failed = 0, missed = 0;
   uint64_t closed() const { return passed + failed + missed; }
 };
 
 // One line per closed epoch, in epoch order.
-struct EpochLine {
+struct VCP_EXPORT EpochLine {
   uint64_t epoch = 0;
   EpochSchedule schedule = EpochSchedule::kOnDemand;
   Reason reason = Reason::kPass;
@@ -46,7 +47,7 @@ struct EpochLine {
   bool devices_changed = false;         // !SameDeviceSet with the previous epoch that had a record (not a failure)
 };
 
-struct LeaseReport {
+struct VCP_EXPORT LeaseReport {
   uint32_t devices = 1;  // D, the lease's device count
   uint64_t epochs = 0;   // closed epochs of every kind
   ScheduleCounts scheduled, on_demand;
@@ -80,13 +81,13 @@ struct LeaseReport {
   double gpu_hours_proven = 0;           // D x lease_hours x availability_lower_bound
 };
 
-LeaseReport SummarizeLease(const Lease& lease, std::span<const ReportEpoch> epochs, uint64_t now_us,
-                           double confidence = 0.95);
+VCP_EXPORT LeaseReport SummarizeLease(const Lease& lease, std::span<const ReportEpoch> epochs, uint64_t now_us,
+                                      double confidence = 0.95);
 
 // What a perfect provider (every scheduled epoch passes) reaches over the whole lease, for `vcp lease new`:
 // E = lease duration x audit_share / deadline scheduled epochs expected, the bound (1 - c)^(1/E), and the GPU-hours
 // D x lease hours x bound.
-struct LeasePlan {
+struct VCP_EXPORT LeasePlan {
   double lease_hours = 0;
   double audit_share = 0;
   double confidence = 0;
@@ -95,26 +96,26 @@ struct LeasePlan {
   double perfect_gpu_hours = 0;
   std::string explanation;  // one line
 };
-LeasePlan PlanLease(const Lease& lease, double audit_share, double confidence = 0.95);
+VCP_EXPORT LeasePlan PlanLease(const Lease& lease, double audit_share, double confidence = 0.95);
 
 // One-sided Clopper-Pearson lower bound on a success probability after `successes` out of `trials`: the p with
 // P(X >= successes | trials, p) = 1 - confidence. 0 when trials == 0 or successes == 0.
-double BinomialLowerBound(uint64_t successes, uint64_t trials, double confidence);
+VCP_EXPORT double BinomialLowerBound(uint64_t successes, uint64_t trials, double confidence);
 
 // The smallest m such that BinomialLowerBound(successes + m, trials + m, confidence) >= target (0 when it already
 // is); UINT64_MAX when no m up to 2^40 reaches it.
-uint64_t MoreSuccessesFor(uint64_t successes, uint64_t trials, double confidence, double target);
+VCP_EXPORT uint64_t MoreSuccessesFor(uint64_t successes, uint64_t trials, double confidence, double target);
 
 // Audit times over [start_us, end_us): a Poisson process with mean gap mean_gap_us, drawn from the verifier's
 // secret schedule seed (exponential gaps from TaggedHash("vcp.v2.audit-gap", seed || u64 i)). The provider
 // cannot predict them, so it must keep the devices ready for the whole lease.
-std::vector<uint64_t> AuditSchedule(const Hash32& schedule_seed, uint64_t start_us, uint64_t end_us,
-                                    uint64_t mean_gap_us);
+VCP_EXPORT std::vector<uint64_t> AuditSchedule(const Hash32& schedule_seed, uint64_t start_us, uint64_t end_us,
+                                               uint64_t mean_gap_us);
 // The first audit time of that schedule strictly after after_us (walking the schedule only as far as needed), or 0
 // when none is left before end_us.
-uint64_t FirstAuditAfter(const Hash32& schedule_seed, uint64_t start_us, uint64_t end_us, uint64_t mean_gap_us,
-                         uint64_t after_us);
+VCP_EXPORT uint64_t FirstAuditAfter(const Hash32& schedule_seed, uint64_t start_us, uint64_t end_us,
+                                    uint64_t mean_gap_us, uint64_t after_us);
 // Mean gap so that epochs of `epoch_us` take `share` (0 < share <= 1) of the lease's time on average.
-uint64_t MeanGapForShare(uint64_t epoch_us, double share);
+VCP_EXPORT uint64_t MeanGapForShare(uint64_t epoch_us, double share);
 
 }  // namespace vcp

@@ -35,10 +35,11 @@
 #include "vcp/protocol.h"
 #include "vcp/status.h"
 #include "vcp/workload.h"
+#include "vcp/export.h"
 
 namespace vcp {
 
-struct VerifierServiceOptions {
+struct VCP_EXPORT VerifierServiceOptions {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8444;              // 0 = any free port (tests); port() tells which
   std::string tls_cert_file, tls_key_file;  // both or neither; required unless the host is loopback or ...
@@ -62,10 +63,10 @@ struct VerifierServiceOptions {
 // "log_level"; not the clock); keys not given keep their defaults. Relative paths are taken from the config file's
 // directory. kInvalidArgument for an unknown key (naming the allowed ones) or a wrong type; kIoError when the file
 // cannot be read; kCorrupt when it is not JSON. Ranges are checked by Start.
-Result<VerifierServiceOptions> LoadVerifierServiceConfig(const std::filesystem::path& file);
+VCP_EXPORT Result<VerifierServiceOptions> LoadVerifierServiceConfig(const std::filesystem::path& file);
 
 // The terms of a new lease; the service adds its key, a fresh nonce and the signature (VerifierSession::Create).
-struct LeaseRequest {
+struct VCP_EXPORT LeaseRequest {
   std::string agent_url;  // "https://host:port" of the provider's agent
   PublicKey provider_key{};
   LeaseMode mode = LeaseMode::kInteractive;  // beacon mode takes the beacon from the options' beacon_file
@@ -81,7 +82,7 @@ struct LeaseRequest {
   double audit_share = 0.02;  // same default as `vcp lease new`
 };
 
-class VerifierService {
+class VCP_EXPORT VerifierService {
  public:
   // Opens (or creates) the database, loads the key, resumes every active lease, then serves the API. The JSON log
   // line {"event":"listening","port":N} is written once the server accepts connections.
