@@ -11,33 +11,16 @@
 #include <vector>
 
 #include "cpu/gemm.h"
+#include "gemm_inputs.h"
 
 namespace {
 
 using MatrixI32 = Eigen::Matrix<int32_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using MatrixF32 = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// Full-range int8 and the spec's fp32 inputs (multiples of 2^-23 in [-1, 1)).
-std::vector<int8_t> RandomInt8(size_t count, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<int8_t> v(count);
-  for (auto& x : v) x = static_cast<int8_t>(rng());
-  return v;
-}
-
-std::vector<float> RandomFp32(size_t count, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<float> v(count);
-  for (auto& x : v) x = static_cast<float>(static_cast<int32_t>(rng() >> 8) - (1 << 23)) * 0x1p-23f;
-  return v;
-}
-
-void ReportMacs(benchmark::State& state, size_t m, size_t n, size_t k) {
-  const double macs = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  state.SetItemsProcessed(static_cast<int64_t>(macs) * state.iterations());
-  state.counters["GMAC"] =  // shown as GMAC/s
-      benchmark::Counter(macs * static_cast<double>(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
-}
+using vcp::bench::RandomFp32;
+using vcp::bench::RandomInt8;
+using vcp::bench::ReportMacs;
 
 // Args: m, n, k. a (m, k), b (k, n), c (m, n), all tight.
 void RunGemmInt8(benchmark::State& state, vcp::cpu::Tier tier) {

@@ -18,30 +18,13 @@
 #include <vector>
 
 #include "cpu/gemm.h"
+#include "gemm_inputs.h"
 
 namespace {
 
-// The same generators and seeds as gemm_bench.cpp, so both programs multiply the same matrices.
-std::vector<int8_t> RandomInt8(size_t count, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<int8_t> v(count);
-  for (auto& x : v) x = static_cast<int8_t>(rng());
-  return v;
-}
-
-std::vector<float> RandomFp32(size_t count, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<float> v(count);
-  for (auto& x : v) x = static_cast<float>(static_cast<int32_t>(rng() >> 8) - (1 << 23)) * 0x1p-23f;
-  return v;
-}
-
-void ReportMacs(benchmark::State& state, size_t m, size_t n, size_t k) {
-  const double macs = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  state.SetItemsProcessed(static_cast<int64_t>(macs) * state.iterations());
-  state.counters["GMAC"] =
-      benchmark::Counter(macs * static_cast<double>(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
-}
+using vcp::bench::RandomFp32;
+using vcp::bench::RandomInt8;
+using vcp::bench::ReportMacs;
 
 // Args: m, n, k. src a (m, k), weights b (k, n), dst c (m, n), all row-major and tight ("ab" format tag), of
 // in_type, in_type and out_type; the memory objects wrap the caller's buffers (oneDNN copies nothing). `check`
