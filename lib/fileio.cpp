@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <string_view>
+#include <system_error>
 
 namespace vcp {
 
@@ -95,6 +97,25 @@ Result<std::vector<uint8_t>> ReadFileBytes(const std::filesystem::path& path, ui
   }
   bytes.resize(filled);
   return bytes;
+}
+
+Result<size_t> RemoveStaleTemporaries(const std::filesystem::path& dir) {
+  constexpr std::string_view kTempInfix = ".tmp.";
+  constexpr size_t kTempSuffix = 6;  // mkostemp's XXXXXX
+  size_t removed = 0;
+  std::error_code ec;
+  for (const std::filesystem::directory_entry& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() < 1 + kTempInfix.size() + kTempSuffix + 1 || name.front() != '.') continue;
+    const size_t infix = name.size() - kTempSuffix - kTempInfix.size();
+    if (name.compare(infix, kTempInfix.size(), kTempInfix) != 0 || !entry.is_regular_file(ec)) continue;
+    if (!std::filesystem::remove(entry.path(), ec) || ec) {
+      return Status::IoError("cannot remove the stale temporary file " + entry.path().string() + ": " + ec.message());
+    }
+    ++removed;
+  }
+  if (ec) return Status::IoError("cannot list " + dir.string() + ": " + ec.message());
+  return removed;
 }
 
 Status WriteFileAtomic(const std::filesystem::path& path, std::span<const uint8_t> bytes, unsigned mode,

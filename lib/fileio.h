@@ -20,6 +20,10 @@ Result<std::vector<uint8_t>> ReadFileBytes(const std::filesystem::path& path, ui
                                      unsigned mode = 0644, bool overwrite = true);
 [[nodiscard]] Status WriteFileAtomic(const std::filesystem::path& path, const std::string& text, unsigned mode = 0644,
                                      bool overwrite = true);
+// Removes the temporary files WriteFileAtomic leaves in `dir` when the process dies between creating one and
+// renaming it (".NAME.tmp.XXXXXX", mkostemp's six characters). Only the writer of a store may call it, holding
+// the store's lock: a temporary file of a live writer would otherwise vanish under it. Returns how many it removed.
+Result<size_t> RemoveStaleTemporaries(const std::filesystem::path& dir);
 // Appends bytes and fsyncs before returning (append-only logs).
 [[nodiscard]] Status AppendFileDurable(const std::filesystem::path& path, std::span<const uint8_t> bytes);
 

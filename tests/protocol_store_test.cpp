@@ -363,6 +363,24 @@ TEST(ProtocolStoreLock, ACreateOrAcceptRacingAnotherIsRefusedBeforeWriting) {
   EXPECT_FALSE(fs::exists(dir.path() / "verifier.log"));
 }
 
+// kill -9 between WriteFileAtomic's temporary file and its rename leaves ".NAME.tmp.XXXXXX" behind (a 2 MiB leaves
+// file, say); the store's writer removes them when it opens the store, and nothing else.
+TEST(ProtocolStore, TheWriterRemovesStaleTemporaryFilesWhenItOpensTheStore) {
+  Parties t;
+  const fs::path leaves_tmp = t.pdir.path() / ".epoch-0.leaves.tmp.AbC123";
+  const fs::path log_tmp = t.vdir.path() / ".verifier.log.tmp.x1Y2z3";
+  const fs::path kept = t.pdir.path() / ".epoch-0.leaves.tmp.short";  // not mkostemp's six characters
+  const fs::path other = t.vdir.path() / "notes.tmp.AbC123";            // not hidden: not ours
+  for (const fs::path& p : {leaves_tmp, log_tmp, kept, other}) std::ofstream(p) << "partial";
+  { ProviderSession p = t.P(); }
+  { VerifierSession v = t.V(); }
+  EXPECT_FALSE(fs::exists(leaves_tmp));
+  EXPECT_FALSE(fs::exists(log_tmp));
+  EXPECT_TRUE(fs::exists(kept));
+  EXPECT_TRUE(fs::exists(other));
+  EXPECT_TRUE(fs::exists(t.pdir.path() / "provider.log")) << "the store itself is untouched";
+}
+
 TEST(ProtocolStoreLock, ANamedLockFileIsRefusedToASecondHolderNamingWhatItGuards) {
   TempDir dir;
   const fs::path lock_file = dir.path() / "audit.db.lock";

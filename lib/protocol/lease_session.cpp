@@ -9,6 +9,7 @@
 #include <string>
 #include <system_error>
 
+#include "fileio.h"
 #include "vcp/bytes.h"
 #include "vcp/store_log.h"
 
@@ -169,6 +170,8 @@ Result<ProviderSession> ProviderSession::Accept(const std::filesystem::path& dir
 Result<ProviderSession> ProviderSession::Open(const std::filesystem::path& dir) {
   VCP_RETURN_IF_ERROR(CheckStoreExists(dir, kProviderLog, "provider"));
   VCP_ASSIGN_OR_RETURN(StoreLock lock, StoreLock::Acquire(dir, "provider"));
+  // A kill -9 between writing a leaves file and renaming it leaves its temporary file; the lock holder clears them.
+  VCP_RETURN_IF_ERROR(RemoveStaleTemporaries(dir).status());
   VCP_ASSIGN_OR_RETURN(AppendLog log, AppendLog::Open(dir / kProviderLog, StoreRole::kProvider));
   ProviderSession session(std::move(lock), std::move(log));
   session.dir_ = dir;
@@ -478,6 +481,7 @@ Result<VerifierSession> VerifierSession::Create(std::unique_ptr<EntryLog> log, L
 Result<VerifierSession> VerifierSession::Open(const std::filesystem::path& dir, VerifierOptions options) {
   VCP_RETURN_IF_ERROR(CheckStoreExists(dir, kVerifierLog, "verifier"));
   VCP_ASSIGN_OR_RETURN(StoreLock lock, StoreLock::Acquire(dir, "verifier"));
+  VCP_RETURN_IF_ERROR(RemoveStaleTemporaries(dir).status());
   VCP_ASSIGN_OR_RETURN(AppendLog log, AppendLog::Open(dir / kVerifierLog, StoreRole::kVerifier));
   VerifierSession session(std::move(lock), std::make_unique<AppendLog>(std::move(log)), std::move(options));
   VCP_RETURN_IF_ERROR(session.Replay().WithContext(session.log_->Describe()));
