@@ -141,6 +141,14 @@ TEST(ProtocolSession, OverdueEpochsCloseWithoutANextStart) {
   EXPECT_FALSE(t.V().CloseOverdueEpoch(t.stranger, 0).ok()) << "only the lease's verifier key closes epochs";
 }
 
+// A share so small that the mean gap does not fit in 64 bits saturates: at 1e-300 it was a float-to-integer
+// conversion out of range (undefined behaviour).
+TEST(ProtocolSchedule, AMeanGapTooLargeForSixtyFourBitsSaturates) {
+  EXPECT_EQ(MeanGapForShare(10'000'000, 1e-300), UINT64_MAX);
+  EXPECT_EQ(MeanGapForShare(10'000'000, 0.5), 20'000'000u);
+  EXPECT_EQ(MeanGapForShare(10'000'000, 0), 0u);
+}
+
 TEST(ProtocolSession, TheProviderNamesTheRecordLoggedForAStart) {
   Parties t;
   EXPECT_EQ(t.P().epochs_started(), 0u);

@@ -279,8 +279,11 @@ uint64_t FirstAuditAfter(const Hash32& schedule_seed, uint64_t start_us, uint64_
 }
 
 uint64_t MeanGapForShare(uint64_t epoch_us, double share) {
-  if (share <= 0) return 0;
-  return static_cast<uint64_t>(double(epoch_us) / std::min(share, 1.0));
+  if (!(share > 0)) return 0;
+  const double gap = double(epoch_us) / std::min(share, 1.0);
+  // A share so small that the gap does not fit in 64 bits saturates instead of converting out of range (undefined
+  // behaviour): such a lease has no audit time at all.
+  return gap >= 0x1p64 ? UINT64_MAX : static_cast<uint64_t>(gap);
 }
 
 }  // namespace vcp
