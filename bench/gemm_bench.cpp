@@ -18,6 +18,7 @@ namespace {
 using MatrixI32 = Eigen::Matrix<int32_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using MatrixF32 = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
+using vcp::bench::GemmShapes;
 using vcp::bench::RandomFp32;
 using vcp::bench::RandomInt8;
 using vcp::bench::ReportMacs;
@@ -80,15 +81,6 @@ void BM_EigenFp32(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   ReportMacs(state, m, n, k);
-}
-
-// 256^3, 512^3, 1024^3, and the verifier's tiles 64 x 64 x 8192 and 32 x 32 x 8192.
-void GemmShapes(benchmark::internal::Benchmark* b) {
-  for (int64_t s : {256, 512, 1024}) b->Args({s, s, s});
-  b->Args({64, 64, 8192});
-  b->Args({32, 32, 8192});
-  b->ArgNames({"m", "n", "k"});
-  b->Unit(benchmark::kMillisecond);
 }
 
 BENCHMARK(BM_GemmInt8Best)->Apply(GemmShapes);

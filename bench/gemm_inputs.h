@@ -1,4 +1,4 @@
-// bench/gemm_inputs.h: the GEMM benchmarks' inputs and rate counter, shared by gemm_bench.cpp and onednn_bench.cpp
+// bench/gemm_inputs.h: the GEMM benchmarks' inputs, shapes and rate counter, shared by gemm_bench.cpp and onednn_bench.cpp
 // so that every engine multiplies the same matrices and reports the same GMAC/s.
 #pragma once
 
@@ -31,6 +31,16 @@ inline void ReportMacs(benchmark::State& state, size_t m, size_t n, size_t k) {
   state.SetItemsProcessed(static_cast<int64_t>(macs) * state.iterations());
   state.counters["GMAC"] =  // shown as GMAC/s
       benchmark::Counter(macs * static_cast<double>(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+}
+
+// The shapes every GEMM engine runs: 256^3, 512^3, 1024^3, and the verifier's tiles 64 x 64 x 8192 and
+// 32 x 32 x 8192.
+inline void GemmShapes(benchmark::internal::Benchmark* b) {
+  for (int64_t s : {256, 512, 1024}) b->Args({s, s, s});
+  b->Args({64, 64, 8192});
+  b->Args({32, 32, 8192});
+  b->ArgNames({"m", "n", "k"});
+  b->Unit(benchmark::kMillisecond);
 }
 
 }  // namespace vcp::bench

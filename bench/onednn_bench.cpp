@@ -22,6 +22,7 @@
 
 namespace {
 
+using vcp::bench::GemmShapes;
 using vcp::bench::RandomFp32;
 using vcp::bench::RandomInt8;
 using vcp::bench::ReportMacs;
@@ -87,15 +88,6 @@ void BM_OnednnFp32(benchmark::State& state) {
   // No equality check: oneDNN reassociates the k sums, so its float result legitimately differs in the last bits.
   RunMatmul(state, dnnl::memory::data_type::f32, dnnl::memory::data_type::f32, a.data(), b.data(), c.data(),
             [] { return std::string(); });
-}
-
-// gemm_bench.cpp's GemmShapes: 256^3, 512^3, 1024^3, and the verifier's tiles 64 x 64 x 8192 and 32 x 32 x 8192.
-void GemmShapes(benchmark::internal::Benchmark* b) {
-  for (int64_t s : {256, 512, 1024}) b->Args({s, s, s});
-  b->Args({64, 64, 8192});
-  b->Args({32, 32, 8192});
-  b->ArgNames({"m", "n", "k"});
-  b->Unit(benchmark::kMillisecond);
 }
 
 BENCHMARK(BM_OnednnInt8)->Apply(GemmShapes);
