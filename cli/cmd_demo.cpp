@@ -87,13 +87,25 @@ Result<LeaseDriverOptions> DriverOptions(const DemoFlags& f) {
   o.samples = f.samples;
   if (f.rate != 0) {
     VCP_ASSIGN_OR_RETURN(o.claimed_ops_per_second_per_device,
-                         ScaledFlag("--rate", f.rate, 1, 1, 1.8e19, "operations per second per device"));
+                         ScaledFlag("--rate", f.rate, 1, 1, kMaxRateFlag, "operations per second per device"));
   }
   o.slack_ppm = static_cast<uint32_t>(std::llround(f.slack * 1e6));
   o.audit_share = f.audit_share;
   o.on_demand = f.on_demand;
   o.skip_fraction = f.cheat;
   return o;
+}
+
+// What the lazy provider really skips: a whole number of positions, which --cheat only approximates on a small shape.
+uint64_t EpochPositions(const LeaseRun& run) { return uint64_t{EpochRounds(run.lease)} * LeavesPerRound(run.lease); }
+double SkippedShare(const LeaseRun& run) {
+  const uint64_t positions = EpochPositions(run);
+  return positions == 0 ? 0 : double(run.skipped_per_epoch) / double(positions);
+}
+// "3 of 64 tiles (4.7%) per epoch"
+std::string SkippedText(const LeaseRun& run) {
+  return std::to_string(run.skipped_per_epoch) + " of its " + std::to_string(EpochPositions(run)) + " tiles (" +
+         Fixed(100 * SkippedShare(run), 1) + "%) per epoch";
 }
 
 int DoDemo(const CliState& state, const DemoFlags& f) {
@@ -114,7 +126,7 @@ int DoDemo(const CliState& state, const DemoFlags& f) {
                   << "), " << DeviceCount(lease.devices) << (lease.devices > 1 ? " at once" : "")
                   << (so_far.backend.backend == "cpu" && lease.devices > 1 ? " (simulated, sharing the CPU threads)"
                                                                            : "")
-                  << ", skipping " << Fixed(100 * f.cheat, 1) << "% of its tiles"
+                  << ", skipping " << SkippedText(so_far)
                   << (f.cheat > 0 ? " (simulated: garbage leaf hashes in place of those tiles)" : "") << "\n"
                   << "verifier    recomputes the sampled tiles on the CPU and times every record on its clock\n\n"
                   << EpochTableHeader() << std::flush;
@@ -132,6 +144,8 @@ int DoDemo(const CliState& state, const DemoFlags& f) {
     j["ok"] = all_passed;
     j["cheat_fraction"] = f.cheat;
     j["skipped_per_epoch"] = run->skipped_per_epoch;
+    j["positions_per_epoch"] = EpochPositions(*run);
+    j["skipped_fraction"] = SkippedShare(*run);
     j["expected_pass_probability"] = run->expected_pass_probability;
     j["backend"] = run->backend.backend;
     json devices = json::array();
@@ -142,10 +156,9 @@ int DoDemo(const CliState& state, const DemoFlags& f) {
   } else {
     std::cout << "\n" << DevicesText(report) << ReportText(report);
     if (f.cheat > 0) {
-      std::cout << "  expected          each epoch passes a provider skipping " << run->skipped_per_epoch
-                << " positions (" << Fixed(100 * f.cheat, 1) << "%) with probability "
-                << Sci(run->expected_pass_probability) << " = (1 - " << f.cheat << ")^" << run->lease.samples_per_epoch
-                << "\n";
+      std::cout << "  expected          each epoch passes a provider skipping " << SkippedText(*run)
+                << " with probability " << Sci(run->expected_pass_probability) << " = (1 - "
+                << Sci(SkippedShare(*run)) << ")^" << run->lease.samples_per_epoch << "\n";
     }
     if (!f.keep.empty()) std::cout << "stores kept in " << root.dir.string() << "\n";
   }

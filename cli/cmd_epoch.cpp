@@ -37,18 +37,31 @@ int ExitCodeForVerdict(const Verdict& verdict) {
 struct VerifierFlags {
   std::string store, key, beacon_file;
   int threads = 0;
+  double response_wait_s = 0;  // AddResponseWaitOption sets the default
 };
 
 struct VerifierContext {
   std::optional<FileBeaconSource> beacon;
   std::optional<VerifierSession> session;
   std::optional<SecretKey> key;
+  std::optional<Verdict> closed_overdue;  // closed by this command before its own step
 };
 
-Status OpenVerifier(const CliState& state, const VerifierFlags& f, VerifierContext& ctx) {
+// Which open epoch the command closes first when it is overdue (docs/PROTOCOL.md 10.5).
+enum class CloseOverdue {
+  kNone,        // epoch void: closing it void is the command's own step
+  kAny,         // epoch start, verify
+  kWithRecord,  // challenge: a record given for an epoch past its deadline is judged late on its own arrival
+};
+
+Status OpenVerifier(const CliState& state, const VerifierFlags& f, VerifierContext& ctx,
+                    CloseOverdue close = CloseOverdue::kAny) {
   VerifierOptions options;
   if (f.threads < 0) return Status::InvalidArgument("--threads must be 0 (all) or positive");
   options.threads = f.threads;
+  if (close != CloseOverdue::kNone) {
+    VCP_ASSIGN_OR_RETURN(options.response_wait_us, ResponseWaitUs(f.response_wait_s));
+  }
   if (!f.beacon_file.empty()) {
     VCP_ASSIGN_OR_RETURN(FileBeaconSource beacon, FileBeaconSource::Open(f.beacon_file));
     ctx.beacon.emplace(std::move(beacon));
@@ -60,6 +73,12 @@ Status OpenVerifier(const CliState& state, const VerifierFlags& f, VerifierConte
   auto key = ResolveSecretKey(f.key);
   if (!key.ok()) return key.status().WithContext("--key");
   ctx.key.emplace(std::move(*key));
+  const std::vector<VerifierEpoch>& epochs = ctx.session->epochs();
+  const bool open_with_record = !epochs.empty() && !epochs.back().verdict && epochs.back().record;
+  if (close == CloseOverdue::kAny || (close == CloseOverdue::kWithRecord && open_with_record)) {
+    VCP_ASSIGN_OR_RETURN(ctx.closed_overdue, ctx.session->CloseOverdueEpoch(*ctx.key));
+    if (ctx.closed_overdue) PrintOverdueClosed(*ctx.closed_overdue);
+  }
   return Status::Ok();
 }
 
@@ -167,7 +186,7 @@ int DoEpochVoid(const CliState& state, const EpochVoidFlags& f) {
   auto reason = ParseVoidReason(f.reason);
   if (!reason.ok()) return ReportError(state, reason.status());
   VerifierContext ctx;
-  if (Status s = OpenVerifier(state, f.verifier, ctx); !s.ok()) return ReportError(state, s);
+  if (Status s = OpenVerifier(state, f.verifier, ctx, CloseOverdue::kNone); !s.ok()) return ReportError(state, s);
   auto verdict = ctx.session->VoidEpoch(*reason, f.detail, *ctx.key);
   if (!verdict.ok()) return ReportError(state, verdict.status());
   if (!f.out.empty()) {
@@ -245,7 +264,7 @@ struct ChallengeFlags {
 
 int DoChallenge(const CliState& state, const ChallengeFlags& f) {
   VerifierContext ctx;
-  if (Status s = OpenVerifier(state, f.verifier, ctx); !s.ok()) return ReportError(state, s);
+  if (Status s = OpenVerifier(state, f.verifier, ctx, CloseOverdue::kWithRecord); !s.ok()) return ReportError(state, s);
   const Lease& lease = ctx.session->lease();
   // Refused before the record's arrival is logged, so that the rerun with --out is not a second arrival.
   if (lease.mode == LeaseMode::kInteractive && f.out.empty()) {
@@ -390,6 +409,13 @@ int DoVerify(const CliState& state, const VerifyFlags& f) {
   if (Status s = OpenVerifier(state, f.verifier, ctx); !s.ok()) return ReportError(state, s);
   auto bytes = ReadMessageFile(f.response, MessageType::kResponse, "--response");
   if (!bytes.ok()) return ReportError(state, bytes.status());
+  if (ctx.closed_overdue) {
+    // The epoch this response was for closed before it could count: the verifier service refuses it the same way.
+    const Verdict& closed = *ctx.closed_overdue;
+    return ReportError(state, Status::Rejected("epoch " + std::to_string(closed.epoch) + " is closed " +
+                                               std::string(ReasonName(closed.reason)) +
+                                               " (overdue); this response came too late to count"));
+  }
   const auto t0 = std::chrono::steady_clock::now();
   auto outcome = ctx.session->ReceiveResponse(*bytes, *ctx.key);
   if (!outcome.ok()) return ReportError(state, outcome.status());
@@ -434,6 +460,7 @@ void RegisterEpochCommands(CLI::App& app, CliState& state) {
   estart->add_option("--key", es->verifier.key, "verifier secret key")->required();
   estart->add_option("--acceptance", es->acceptance, "the provider's acceptance (needed once, before the first epoch)");
   estart->add_option("--out", es->out, "epoch start file to write")->required();
+  AddResponseWaitOption(estart, es->verifier.response_wait_s);
   estart->add_flag("--wait", es->wait,
                    "sleep until the next time on the lease's secret audit schedule and start a scheduled epoch "
                    "(counted in the availability bound); without it the epoch is on demand");
@@ -482,6 +509,7 @@ void RegisterEpochCommands(CLI::App& app, CliState& state) {
   challenge->add_option("--key", cf->verifier.key, "verifier secret key")->required();
   challenge->add_option("--record", cf->record, "record file from the provider")->required();
   challenge->add_option("--out", cf->out, "challenge file to write (interactive leases)");
+  AddResponseWaitOption(challenge, cf->verifier.response_wait_s);
   challenge->callback([&state, cf] { state.exit_code = DoChallenge(state, *cf); });
 
   // respond
@@ -508,6 +536,7 @@ void RegisterEpochCommands(CLI::App& app, CliState& state) {
   verify->add_option("--response", vf->response, "response file from the provider")->required();
   verify->add_option("--beacon-file", vf->verifier.beacon_file, "beacon file (beacon leases)");
   verify->add_option("--out", vf->out, "signed verdict file to write");
+  AddResponseWaitOption(verify, vf->verifier.response_wait_s);
   verify->add_option("--threads", vf->verifier.threads, "CPU threads for recomputation, 0 = all")
       ->capture_default_str();
   verify->callback([&state, vf] { state.exit_code = DoVerify(state, *vf); });

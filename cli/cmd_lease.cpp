@@ -25,10 +25,12 @@ struct LeaseNewFlags {
   std::string deadline_ms;  // gone in protocol v2: given, it is refused with what replaced it
 };
 
-// Upper bounds that keep every microsecond count of a lease inside a u64, with room for start + length.
-constexpr double kMaxAllowanceMs = 1e12;  // about 31 years
-constexpr double kMaxHours = 1e6;         // about 114 years
-constexpr double kMaxRate = 1.8e19;       // just under 2^64 operations per second
+// Flag bounds, checked as doubles before any conversion (NaN and infinities fail too). The allowance and the
+// length stay within the lease's time bounds (vcp/protocol.h: kMaxDeadlineUs, kMaxTimeUs); ValidateLease then
+// refuses what the terms together make too long, naming the bound.
+constexpr double kMaxAllowanceMs = double(kMaxDeadlineUs) / 1000;  // 2^40 us, about 12.7 days
+constexpr double kMaxHours = 1e6;                                  // about 114 years from now, below 2^53 us
+constexpr double kMaxRate = kMaxRateFlag;
 // Slack beyond what a u32 of parts per million holds cannot be a lease term at all; anything up to it goes to
 // ValidateLease, which names the maximum (kMaxSlackPpm) and what it proves.
 constexpr double kMaxSlackFlag = 4000;
@@ -45,7 +47,7 @@ Status FillTerms(const LeaseNewFlags& f, Lease& terms) {
   terms.workload.n = f.n;
   terms.workload.k = f.k;
   terms.workload.tile = f.tile;
-  if (f.devices > 255) {
+  if (f.devices < 1 || f.devices > kMaxDevices) {
     return Status::InvalidArgument("--devices " + std::to_string(f.devices) + " is out of range; allowed: 1 to " +
                                    std::to_string(kMaxDevices));
   }
@@ -194,7 +196,7 @@ void RegisterLeaseCommands(CLI::App& app, CliState& state) {
   lnew->add_option("--samples", ln->samples,
                    "sampled tiles per epoch (default and minimum: 40 interactive, 80 beacon)");
   lnew->add_option("--rate", ln->rate,
-                   "claimed operations per second PER DEVICE (1 to 1.8e19); the deadline follows from it")
+                   "claimed operations per second PER DEVICE (1 to 9e18); the deadline follows from it")
       ->required();
   lnew->add_option("--slack", ln->slack,
                    "deadline margin over the compute time, a fraction (0 to 1.0): a passing epoch proves "
@@ -207,7 +209,8 @@ void RegisterLeaseCommands(CLI::App& app, CliState& state) {
   lnew->add_option("--deadline-ms", ln->deadline_ms)->group("");
   lnew->add_option("--hours", ln->hours, "lease length from now")->capture_default_str();
   lnew->add_option("--audit-share", ln->audit_share,
-                   "fraction of the lease spent in scheduled epochs, at secret random times (0 to 1)")
+                   "fraction of the lease spent in scheduled epochs, at secret random times (above 0, up to 1; "
+                   "at least deadline / lease length, so that one audit is expected)")
       ->capture_default_str();
   lnew->callback([&state, ln] { state.exit_code = DoLeaseNew(state, *ln); });
 

@@ -19,38 +19,16 @@ namespace vcp::cli {
 
 namespace {
 
-// A line (or --leaf value) holding only this is the empty leaf: zero bytes, which hex cannot write on a line of its
-// own without making a blank line mean something. RFC 6962's reference tree starts with the empty leaf.
-constexpr std::string_view kEmptyLeaf = "-";
-
-// The leaf bytes a leaf file line or --leaf value stands for: hex, or kEmptyLeaf.
-Result<std::vector<uint8_t>> LeafBytes(std::string_view text, std::string_view what) {
-  if (text == kEmptyLeaf) return std::vector<uint8_t>{};
-  return FromHex(text, what);
-}
-
-// Leaf hashes of a file holding one hex leaf per line ("-" for the empty leaf). A final newline is optional and
-// CRLF line ends are accepted; a blank line is an error because it is almost always a stray edit, and silently
-// skipping it would shift every later index.
+// Leaf hashes of a leaf file (the format of vcp/merkle.h ParseMerkleLeafFile).
 Result<std::vector<Hash32>> ReadLeafFile(const std::string& path) {
   VCP_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path));
-  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  std::vector<Hash32> leaves;
-  size_t at = 0;
-  for (uint64_t line_no = 1; at < text.size(); ++line_no) {
-    const size_t end = std::min(text.find('\n', at), text.size());
-    std::string_view line = text.substr(at, end - at);
-    at = end + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const std::string where = path + " line " + std::to_string(line_no);
-    if (line.empty()) {
-      return Status::InvalidArgument(where + " is blank; every line must hold one leaf as hex digits, or \"" +
-                                     std::string(kEmptyLeaf) + "\" alone for the empty leaf");
-    }
-    VCP_ASSIGN_OR_RETURN(std::vector<uint8_t> leaf, LeafBytes(line, where));
-    leaves.push_back(MerkleLeafHash(leaf));
-  }
-  return leaves;
+  VCP_ASSIGN_OR_RETURN(
+      const std::vector<std::vector<uint8_t>> leaves,
+      ParseMerkleLeafFile(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path));
+  std::vector<Hash32> hashes;
+  hashes.reserve(leaves.size());
+  for (const std::vector<uint8_t>& leaf : leaves) hashes.push_back(MerkleLeafHash(leaf));
+  return hashes;
 }
 
 Result<MerkleTree> TreeOfFile(const std::string& path) {
@@ -130,7 +108,7 @@ int DoVerify(const CliState& state, const VerifyFlags& f) {
                                                       " is out of range for --size " + std::to_string(f.size) +
                                                       " (indices 0 to " + std::to_string(f.size - 1) + ")"));
   }
-  auto leaf = LeafBytes(f.leaf, "--leaf");
+  auto leaf = ParseMerkleLeaf(f.leaf, "--leaf");
   if (!leaf.ok()) return ReportError(state, leaf.status());
   auto root = FixedFromHex<kHashBytes>(f.root, "--root");
   if (!root.ok()) return ReportError(state, root.status());

@@ -173,7 +173,7 @@ int DoAdd(const CliState& state, const AddFlags& f) {
   r.devices = static_cast<uint8_t>(f.devices);
   r.rounds = f.rounds;
   r.samples = f.samples;
-  auto rate = ScaledFlag("--rate", f.rate, 1, 1, 1.8e19, "operations per second per device");
+  auto rate = ScaledFlag("--rate", f.rate, 1, 1, kMaxRateFlag, "operations per second per device");
   if (!rate.ok()) return ReportError(state, rate.status());
   r.claimed_ops_per_second_per_device = *rate;
   auto slack = ScaledFlag("--slack", f.slack, 1e6, 0, 4000, "(a fraction of the compute time)");

@@ -14,6 +14,10 @@
 
 namespace vcp::cli {
 
+// The largest --rate a command takes: 9e18 operations per second per device, below 2^63 so that the flag's
+// rounding (ScaledFlag) converts in range.
+constexpr double kMaxRateFlag = 9e18;
+
 std::string Fixed(double v, int digits);  // "%.*f"
 std::string Sci(double v);                // "%.3g": 1.25e+12
 // Hours (or GPU-hours): two decimals, or three significant digits below 0.01 so that a short demo lease does not

@@ -72,11 +72,37 @@ Result<uint64_t> ScaledFlag(std::string_view flag, double value, double scale, d
     return Status::InvalidArgument(std::string(flag) + " " + Sci(value) + " is out of range; allowed: " + Sci(min) +
                                    " to " + Sci(max) + " " + std::string(unit));
   }
-  return static_cast<uint64_t>(std::llround(value * scale));
+  // std::llround is a long long: out of range from 2^63 on. The double is checked against 2^64 first.
+  const double scaled = std::round(value * scale);
+  return scaled >= 0x1p64 ? UINT64_MAX : static_cast<uint64_t>(scaled);
 }
 
-void PrintRecovery(const CliState& state, const LogRecovery& recovery, std::string_view role) {
-  if (recovery.torn_tail && !state.json) std::cerr << "vcp: " << role << " store recovered: " << recovery.note << "\n";
+void PrintRecovery(const CliState& state, const LogRecovery& recovery, std::string_view role, bool cut) {
+  if (!recovery.torn_tail || state.json) return;
+  if (cut) {
+    std::cerr << "vcp: " << role << " store recovered: " << recovery.note << "\n";
+  } else {
+    std::cerr << "vcp: " << role << " store has an unfinished append (its writer is running, or crashed; the next "
+              << "command that writes the store cuts it): " << recovery.note << "; read the intact entries before it\n";
+  }
+}
+
+void AddResponseWaitOption(CLI::App* command, double& seconds) {
+  seconds = double(kDefaultResponseWaitUs) / 1e6;
+  command
+      ->add_option("--response-wait-s", seconds,
+                   "seconds a valid response may take after the record's arrival (beacon mode: after its round is "
+                   "published) before an open epoch with no next start counts as no-response")
+      ->capture_default_str();
+}
+
+Result<uint64_t> ResponseWaitUs(double seconds) {
+  return ScaledFlag("--response-wait-s", seconds, 1e6, 0, 7 * 86400.0, "seconds (up to 7 days)");
+}
+
+void PrintOverdueClosed(const Verdict& verdict) {
+  std::cerr << "vcp: epoch " << verdict.epoch << " was overdue and is now closed " << ReasonName(verdict.reason) << ": "
+            << verdict.detail << "\n";
 }
 
 }  // namespace vcp::cli

@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "protocol/report_json.h"
 #include "vcp/bytes.h"
+#include "vcp/lease_session.h"
 #include "vcp/message_json.h"
 #include "vcp/protocol.h"
 #include "vcp/status.h"
@@ -51,7 +52,16 @@ Result<std::vector<uint8_t>> ReadMessageFile(const std::string& path, MessageTyp
 Result<uint64_t> ScaledFlag(std::string_view flag, double value, double scale, double min, double max,
                             std::string_view unit);
 
-// Tells the user (stderr, text mode only) that the store's log had a torn tail which Open cut off.
-void PrintRecovery(const CliState& state, const LogRecovery& recovery, std::string_view role);
+// Tells the user (stderr, text mode only) that the store's log had a torn tail: cut off by a writer's Open, left in
+// place by a reader (`cut` false).
+void PrintRecovery(const CliState& state, const LogRecovery& recovery, std::string_view role, bool cut = true);
+
+// --response-wait-s on the verifier commands that close an overdue epoch and on `vcp report` (docs/PROTOCOL.md
+// 10.5): how long a valid response may take after the record's arrival; the library's default
+// (kDefaultResponseWaitUs) unless given.
+void AddResponseWaitOption(CLI::App* command, double& seconds);
+Result<uint64_t> ResponseWaitUs(double seconds);
+// Tells the user (stderr, every mode: stdout keeps the command's own output) that an overdue epoch was closed.
+void PrintOverdueClosed(const Verdict& verdict);
 
 }  // namespace vcp::cli

@@ -67,7 +67,9 @@ static_assert(int(vcp::EpochSchedule::kScheduled) == VCP_SCHEDULE_SCHEDULED &&
 template <size_t N>
 void CopyText(char (&out)[N], std::string_view text) {
   const size_t n = std::min(text.size(), N - 1);
-  std::memcpy(out, text.data(), n);
+  // An empty view may hold a null pointer (an OK Status's message), and memcpy from null is undefined even for
+  // zero bytes.
+  if (n > 0) std::memcpy(out, text.data(), n);
   out[n] = '\0';
 }
 

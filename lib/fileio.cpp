@@ -140,11 +140,13 @@ Status WriteFileAtomic(const std::filesystem::path& path, std::span<const uint8_
   };
   // mkostemp creates 0600; set the requested bits exactly (independent of umask) before any byte is written.
   if (::fchmod(fd.get(), static_cast<mode_t>(mode & 07777)) != 0) {
-    return fail(Status::IoError("cannot set mode of " + temp + ": " + Reason(errno)));
+    return fail(Status::IoError("cannot set mode of " + temp + " to write " + path.string() + ": " + Reason(errno)));
   }
-  if (Status s = WriteAll(fd.get(), bytes, temp); !s.ok()) return fail(s);
-  if (::fsync(fd.get()) != 0) return fail(Status::IoError("cannot fsync " + temp + ": " + Reason(errno)));
-  if (fd.Close() != 0) return fail(Status::IoError("cannot close " + temp + ": " + Reason(errno)));
+  // Messages name the target as well as the temporary file: the target is what the caller asked for.
+  const std::string shown = temp + " (the temporary copy of " + path.string() + ")";
+  if (Status s = WriteAll(fd.get(), bytes, shown); !s.ok()) return fail(s);
+  if (::fsync(fd.get()) != 0) return fail(Status::IoError("cannot fsync " + shown + ": " + Reason(errno)));
+  if (fd.Close() != 0) return fail(Status::IoError("cannot close " + shown + ": " + Reason(errno)));
 
   if (overwrite) {
     if (::rename(temp.c_str(), path.c_str()) != 0) {

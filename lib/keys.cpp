@@ -273,14 +273,25 @@ Result<SecretKey> LoadSecretKey(const std::filesystem::path& file) {
   VCP_RETURN_IF_ERROR(EnsureSodium());
   // One byte more than the longest valid file, so trailing junk is seen rather than silently cut off.
   SecureBuffer text(kMaxKeyFileBytes + 1);
-  SecureBuffer seed(kSeedBytes);
-  if (!text.ok() || !seed.ok()) return OutOfSecureMemory();
+  if (!text.ok()) return OutOfSecureMemory();
   size_t length = 0;
   VCP_RETURN_IF_ERROR(ReadSecretKeyFile(file, text, length));
   if (StartsWith(text.data(), length, kPublicPrefix)) return PublicKeyGivenForSecret(file);
-  VCP_RETURN_IF_ERROR(
-      ParseKeyText("secret key file " + file.string(), kSecretPrefix, text.data(), length, seed.data()));
+  return ParseSecretKeyText(std::span<const uint8_t>(text.data(), length), "secret key file " + file.string());
+}
+
+Result<SecretKey> ParseSecretKeyText(std::span<const uint8_t> text, std::string_view what) {
+  VCP_RETURN_IF_ERROR(EnsureSodium());
+  SecureBuffer seed(kSeedBytes);  // the decoded seed never sits in ordinary heap memory
+  if (!seed.ok()) return OutOfSecureMemory();
+  VCP_RETURN_IF_ERROR(ParseKeyText(std::string(what), kSecretPrefix, text.data(), text.size(), seed.data()));
   return SecretKey::FromSeed(std::span<const uint8_t, 32>(seed.data(), kSeedBytes));
+}
+
+Result<PublicKey> ParsePublicKeyText(std::span<const uint8_t> text, std::string_view what) {
+  PublicKey key{};
+  VCP_RETURN_IF_ERROR(ParseKeyText(std::string(what), kPublicPrefix, text.data(), text.size(), key.data()));
+  return key;
 }
 
 Result<PublicKey> LoadPublicKey(const std::filesystem::path& file) {
@@ -293,10 +304,7 @@ Result<PublicKey> LoadPublicKey(const std::filesystem::path& file) {
                                    "file beside it, its directory, or the 64 hex digits vcp keygen printed. Keep "
                                    "the secret key private");
   }
-  PublicKey key{};
-  VCP_RETURN_IF_ERROR(
-      ParseKeyText("public key file " + file.string(), kPublicPrefix, text.data(), text.size(), key.data()));
-  return key;
+  return ParsePublicKeyText(text, "public key file " + file.string());
 }
 
 namespace {

@@ -363,4 +363,28 @@ Result<MultiProof> ParseMultiProof(std::span<const uint8_t> bytes) {
   return proof;
 }
 
+Result<std::vector<uint8_t>> ParseMerkleLeaf(std::string_view text, std::string_view what) {
+  if (text == kMerkleEmptyLeaf) return std::vector<uint8_t>{};
+  return FromHex(text, what);
+}
+
+Result<std::vector<std::vector<uint8_t>>> ParseMerkleLeafFile(std::string_view text, std::string_view source) {
+  std::vector<std::vector<uint8_t>> leaves;
+  size_t at = 0;
+  for (uint64_t line_no = 1; at < text.size(); ++line_no) {
+    const size_t end = std::min(text.find('\n', at), text.size());
+    std::string_view line = text.substr(at, end - at);
+    at = end + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const std::string where = std::string(source) + " line " + std::to_string(line_no);
+    if (line.empty()) {
+      return Status::InvalidArgument(where + " is blank; every line must hold one leaf as hex digits, or \"" +
+                                     std::string(kMerkleEmptyLeaf) + "\" alone for the empty leaf");
+    }
+    VCP_ASSIGN_OR_RETURN(std::vector<uint8_t> leaf, ParseMerkleLeaf(line, where));
+    leaves.push_back(std::move(leaf));
+  }
+  return leaves;
+}
+
 }  // namespace vcp

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -237,16 +238,39 @@ TEST_F(ProtocolCli, LeaseNewPrintsTheDeadlineWhatItProvesAndThePerfectBound) {
   EXPECT_TRUE(Contains(LinesWith(o.output, "perfect ")[0], "GPU-hours of 48.00 (2 devices x 24.00 h)")) << o.output;
   ExpectEveryFigureExplained(o.output);
 
-  const Outcome j = Vcp("--json " + LeaseArgs("vs2", "lease2.bin") + " --rate 1000 --slack 1 --hours 1", false);
+  // An audit share of 8% over 1 h with a 262.144 s deadline: E = 1.1 scheduled epochs, about the fewest a lease may
+  // expect; even if every one passes, (1 - 0.95)^(1/E) stays low, and the explanation says why.
+  const Outcome j =
+      Vcp("--json " + LeaseArgs("vs2", "lease2.bin") + " --rate 1000 --slack 1 --hours 1 --audit-share 0.08", false);
   ASSERT_EQ(j.code, 0) << j.output;
   const json lease = json::parse(j.output);
   EXPECT_EQ(lease.at("terms").at("deadline_ms"), 262144.0) << "compute time x (1 + 1.0)";
   EXPECT_EQ(lease.at("terms").at("guaranteed_ops_per_second_per_device"), 500.0);
   const json& perfect = lease.at("perfect_provider");
-  // E = 1 h x 2% / 262.144 s = 0.27 scheduled epochs: (1 - 0.95)^(1/E) is tiny, and the explanation says why.
-  EXPECT_NEAR(perfect.at("expected_scheduled_epochs").get<double>(), 3600.0 * 0.02 / 262.144, 1e-9);
-  EXPECT_LT(perfect.at("availability_bound").get<double>(), 0.01);
+  const double e = 3600.0 * 0.08 / 262.144;
+  EXPECT_NEAR(perfect.at("expected_scheduled_epochs").get<double>(), e, 1e-9);
+  EXPECT_NEAR(perfect.at("availability_bound").get<double>(), std::pow(0.05, 1 / e), 1e-9);
+  EXPECT_LT(perfect.at("availability_bound").get<double>(), 0.1);
   EXPECT_FALSE(perfect.at("explanation").get<std::string>().empty());
+}
+
+// An audit share that expects fewer than one scheduled epoch over the lease makes a lease with no audit at all: it
+// is refused (exit 2, nothing written) with the smallest share that gives one, which is then accepted.
+TEST_F(ProtocolCli, LeaseNewRefusesAnAuditShareWithNoExpectedAudit) {
+  // The default 2% over 1 h with a 262.144 s deadline expects 0.27 scheduled epochs; 262.144 / 3600 = 0.0728.
+  const std::string args = LeaseArgs("vs", "lease.bin") + " --rate 1000 --slack 1 --hours 1";
+  ExpectOneLineError(Vcp(args), 2,
+                     {"audit share 0.02 gives 0.275 expected scheduled epochs", "at least one is needed",
+                      "smallest share that gives one is 0.0729"});
+  // The issue's share: it created a lease with zero audits and exited 0.
+  ExpectOneLineError(Vcp(args + " --audit-share 1e-300"), 2, {"audit share 1e-300", "0.0729"});
+  ExpectOneLineError(Vcp(args + " --audit-share 0"), 2, {"audit share 0", "allowed: above 0, up to 1"});
+  ExpectOneLineError(Vcp(args + " --audit-share nan"), 2, {"audit share nan", "allowed: above 0, up to 1"});
+  EXPECT_FALSE(fs::exists(P("lease.bin")));
+  EXPECT_FALSE(fs::exists(P("vs") + "/verifier.log"));
+  const Outcome ok = Vcp("--json " + args + " --audit-share 0.0729", false);
+  ASSERT_EQ(ok.code, 0) << ok.output;
+  EXPECT_GE(json::parse(ok.output).at("perfect_provider").at("expected_scheduled_epochs").get<double>(), 1.0);
 }
 
 // Terms under which a passing epoch could not prove the claimed rate are refused with the library's message,
@@ -271,9 +295,23 @@ TEST_F(ProtocolCli, LeaseNewRefusesTermsThatCannotProveTheRate) {
 TEST_F(ProtocolCli, LeaseNewRateOutOfRangeSaysTheAllowedRange) {
   // 1e20 does not fit the lease's u64 rate: it used to wrap and be reported as "must be positive".
   ExpectOneLineError(Vcp(LeaseArgs("vs", "lease.bin") + " --rate 1e20"), 2,
-                     {"--rate", "out of range", "allowed: 1 to 1.8e+19"});
+                     {"--rate", "out of range", "allowed: 1 to 9e+18"});
   ExpectOneLineError(Vcp(LeaseArgs("vs", "lease.bin") + " --rate 0"), 2, {"--rate", "allowed: 1 to"});
   ExpectOneLineError(Vcp(LeaseNewArgs() + " --hours 1e30"), 2, {"--hours", "allowed:"});
+  // Every value the issue found reaching an undefined float-to-integer conversion is range-checked as a double
+  // first, with the flag, the value and the allowed range (UBSan's float-cast-overflow runs these too).
+  ExpectOneLineError(Vcp(LeaseArgs("vs", "lease.bin") + " --rate 1e300"), 2,
+                     {"--rate 1e+300 is out of range", "allowed: 1 to 9e+18"});
+  ExpectOneLineError(Vcp(LeaseArgs("vs", "lease.bin") + " --rate 9.1e18"), 2, {"--rate 9.1e+18", "allowed"});
+  ExpectOneLineError(Vcp(LeaseArgs("vs", "lease.bin") + " --rate nan"), 2, {"--rate nan", "allowed: 1 to"});
+  ExpectOneLineError(Vcp(LeaseNewArgs() + " --hours inf"), 2, {"--hours inf is out of range", "allowed: 1e-06 to"});
+  ExpectOneLineError(Vcp(LeaseNewArgs() + " --hours -inf"), 2, {"--hours -inf", "allowed"});
+  ExpectOneLineError(Vcp(LeaseNewArgs() + " --allowance-ms 1e300"), 2,
+                     {"--allowance-ms 1e+300 is out of range", "allowed: 0 to 1.1e+09"});
+  ExpectOneLineError(Vcp(LeaseNewArgs() + " --slack inf"), 2, {"--slack inf", "allowed: 0 to 1.0"});
+  ExpectOneLineError(Vcp(LeaseNewArgs() + " --slack nan"), 2, {"--slack nan", "allowed: 0 to 1.0"});
+  // --deadline-ms is gone, whatever its value.
+  ExpectOneLineError(Vcp(LeaseNewArgs() + " --deadline-ms 1e300"), 2, {"--deadline-ms is gone"});
   // The rate is a required term: the deadline follows from it.
   const Outcome missing = Vcp(LeaseArgs("vs", "lease.bin"));
   EXPECT_EQ(missing.code, 2) << missing.output;
@@ -736,6 +774,28 @@ TEST_F(ProtocolCli, DemoTextShowsRowsAndTheLeaseVerdict) {
   ExpectOneLineError(Vcp("demo --cheat 2"), 2, {"--cheat", "allowed: 0"});
 }
 
+// `vcp demo --cheat F` says what the lazy provider really skips: a whole number of the epoch's D x R x L positions.
+// Here D x R x L = 1 x 2 x 4 = 8 (n 64, T 32): --cheat 0.2 skips round(1.6) = 2 tiles, 25%, not 20%.
+TEST_F(ProtocolCli, DemoCheatSaysWhatItReallySkips) {
+  const std::string args = "demo --n 64 --rounds 2 --epochs 1 --on-demand --rate 1e6 --backend cpu --cheat 0.2";
+  const Outcome o = Vcp(args);
+  EXPECT_TRUE(o.code == 0 || o.code == 1) << o.output;
+  EXPECT_TRUE(Contains(o.output, "skipping 2 of its 8 tiles (25.0%) per epoch")) << o.output;
+  EXPECT_TRUE(Contains(o.output, "provider skipping 2 of its 8 tiles (25.0%) per epoch with probability")) << o.output;
+  EXPECT_TRUE(Contains(o.output, "= (1 - 0.25)^40")) << o.output;
+  const Outcome j = Vcp("--json " + args, false);
+  ASSERT_TRUE(j.code == 0 || j.code == 1) << j.output;
+  const json r = json::parse(j.output);
+  EXPECT_EQ(r.at("skipped_per_epoch"), 2);
+  EXPECT_EQ(r.at("positions_per_epoch"), 8);
+  EXPECT_EQ(r.at("skipped_fraction"), 0.25);
+  EXPECT_EQ(r.at("cheat_fraction"), 0.2);
+  // --cheat 0.03 is 0.24 of the 8 tiles: it would skip none while saying 3%, so it is refused before any store.
+  ExpectOneLineError(Vcp("demo --n 64 --rounds 2 --epochs 1 --on-demand --rate 1e6 --backend cpu --cheat 0.03"), 2,
+                     {"skip fraction 0.03 skips no tile at all", "8 positions per epoch", "= 0.24, which rounds to 0",
+                      "skip at least 0.0625"});
+}
+
 // `vcp demo --devices 2`: a lease naming two devices end to end; every record carries both devices' evidence.
 TEST_F(ProtocolCli, DemoOnTwoDevices) {
   // 1e6 ops/s per device: a 1.3 s deadline a loaded machine meets; an audit share of 1 keeps the waits short.
@@ -791,9 +851,10 @@ int Wait(pid_t pid) {
 
 TEST_F(ProtocolCli, TwoProvesOnOneStoreAtOnceSignOnce) {
   // A lease whose epoch takes a while to prove (16 rounds of 1024^3 on one thread, about 0.4 s here), so the two
-  // runs overlap; at 1e7 ops/s per device the deadline is over an hour.
+  // runs overlap; at 1e7 ops/s per device the deadline is over an hour (72 min), so the 24 h lease takes an audit
+  // share of 0.1 to expect at least one scheduled epoch (2 here).
   ASSERT_EQ(Vcp("lease new --key " + P("vk") + " --provider-key " + P("pk") + " --store " + P("vs") + " --out " +
-                P("lease.bin") + " --m 1024 --n 1024 --k 1024 --rounds 16 --rate 1e7")
+                P("lease.bin") + " --m 1024 --n 1024 --k 1024 --rounds 16 --rate 1e7 --audit-share 0.1")
                 .code,
             0);
   ASSERT_EQ(Vcp("lease accept --lease " + P("lease.bin") + " --key " + P("pk") + " --store " + P("ps") + " --out " +

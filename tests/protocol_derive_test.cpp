@@ -136,9 +136,11 @@ TEST(ProtocolSampling, MultiProofHashCountMatchesProveMulti) {
   }
 }
 
-TEST(ProtocolDerive, BeaconRoundIsTheFirstPublishedAtOrAfterTheDeadline) {
+TEST(ProtocolDerive, BeaconRoundIsTheFirstPublishedStrictlyAfterTheDeadline) {
   const Lease lease = testing::TinyLease(LeaseMode::kBeacon);  // genesis kT0, period 1 s, deadline 10 s
-  EXPECT_EQ(BeaconRoundFor(lease, kT0), 10u);                  // deadline exactly on round 10's publication
+  // Deadline exactly on round 10's publication: round 10 could coincide with an on-time record, so round 11.
+  EXPECT_EQ(BeaconRoundFor(lease, kT0), 11u);
+  EXPECT_EQ(BeaconRoundFor(lease, kT0 - 1), 10u);  // round 10 appears 1 us after the deadline
   EXPECT_EQ(BeaconRoundFor(lease, kT0 + 1), 11u);
   EXPECT_EQ(BeaconRoundFor(lease, kT0 + 1000), 11u);
   EXPECT_EQ(BeaconRoundFor(lease, kT0 + 999'999), 11u);

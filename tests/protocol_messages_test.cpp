@@ -816,7 +816,7 @@ Result<std::string> ComputeVectorsOrError(const RunOptions& options) {
   line("beacon_epoch_start", ToHex(Serialize(be.start)));
   line("beacon_epoch_start_time", UnixUs(be.start.start_us));
   const uint64_t beacon_round = BeaconRoundFor(beacon_lease, be.start.start_us);
-  line("beacon_round", std::to_string(beacon_round) + " (the first published at or after start + deadline = " +
+  line("beacon_round", std::to_string(beacon_round) + " (the first published strictly after start + deadline = " +
                            UnixUs(be.start.start_us + EpochDeadlineUs(beacon_lease)) + ")");
   comment("The beacon's value for that round, as the beacon source published it: 32 x 0xdd.");
   line("beacon_value", ToHex(Filled(0xdd)));

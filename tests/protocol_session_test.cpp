@@ -730,6 +730,8 @@ TEST(ProtocolVoid, AVoidEpochIsNeitherPassNorFail) {
   Parties t;
   ASSERT_EQ(EpochOfKind(t, EpochSchedule::kScheduled).reason, Reason::kPass);
   t.AdvanceToScheduled();
+  // The bound from the passing epoch alone: the one voided below must leave it as it was.
+  const LeaseReport before = t.V().Report(t.clock.NowMicros());
   ASSERT_OK_AND_ASSIGN(const EpochStart start, t.V().StartEpoch(t.verifier, EpochSchedule::kScheduled));
   // Not before the deadline, not with another reason, not with the provider's key.
   const Status early = t.V().VoidEpoch(Reason::kVoidVerifierDown, "", t.verifier).status();
@@ -742,7 +744,8 @@ TEST(ProtocolVoid, AVoidEpochIsNeitherPassNorFail) {
   EXPECT_EQ(t.V().VoidEpoch(Reason::kVoidBeaconUnavailable, "", t.verifier).status().code(),
             StatusCode::kInvalidArgument)
       << "an interactive lease has no beacon to be unavailable";
-  const LeaseReport before = t.V().Report(t.clock.NowMicros());
+  // Overdue and not yet closed, the epoch counts as what CloseOverdueEpoch would sign: missed.
+  EXPECT_EQ(t.V().Report(t.clock.NowMicros()).scheduled.missed, 1u);
   ASSERT_OK_AND_ASSIGN(const Verdict v, t.V().VoidEpoch(Reason::kVoidVerifierDown, "host rebooted", t.verifier));
   EXPECT_EQ(v.reason, Reason::kVoidVerifierDown);
   EXPECT_EQ(OutcomeOf(v.reason), VerdictOutcome::kVoid);

@@ -34,6 +34,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "vcp/engine.h"
 #include "vcp/status.h"
@@ -77,6 +78,9 @@ struct VCP_EXPORT AgentOptions {
 // relative to the config file's directory. kInvalidArgument for an unknown key (naming the allowed keys), a wrong
 // type or a value out of range; kIoError when the file cannot be read; kCorrupt when it is not JSON.
 VCP_EXPORT Result<AgentOptions> LoadAgentConfig(const std::filesystem::path& file);
+// The same over the file's text, already read (LoadAgentConfig reads at most 1 MiB and calls this): `file` names it
+// in errors and its directory anchors relative paths; nothing is read.
+VCP_EXPORT Result<AgentOptions> ParseAgentConfig(std::string_view text, const std::filesystem::path& file);
 
 class VCP_EXPORT Agent {
  public:

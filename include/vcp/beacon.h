@@ -2,8 +2,8 @@
 // and randomness the verifier draws on.
 //
 // A beacon publishes one 32-byte value per round; round r appears at genesis_us + r * period_us. A beacon-mode
-// challenge uses the first round published at or after the record's deadline, so its value is unknown while the
-// provider can still change its record.
+// challenge uses the first round published strictly after the record's deadline (BeaconRoundFor), so its value is
+// unknown while the provider can still send a record that counts.
 //
 // Ownership: sources are owned by the caller and borrowed by sessions; DemoBeacon borrows its clock. Thread
 // safety: FileBeaconSource rereads its file on each call and DemoBeacon is immutable after construction, so both
@@ -16,6 +16,9 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "vcp/hash.h"
 #include "vcp/status.h"
@@ -38,6 +41,16 @@ class VCP_EXPORT BeaconSource {
 //   ROUND HEX64
 //   ...
 // Rounds may appear in any order but at most once. A round is published once its line exists.
+// The contents of such a file, parsed from its text without touching any file (FileBeaconSource reads the file and
+// calls ParseBeaconFile). `source` names the text in errors ("beacon file PATH"); kCorrupt with the line number.
+// Blank lines are skipped; words are separated by spaces, tabs or CR.
+struct VCP_EXPORT BeaconFile {
+  std::string name;
+  uint64_t genesis_us = 0, period_us = 0;
+  std::vector<std::pair<uint64_t, Hash32>> values;  // (round, value) in file order, each round at most once
+};
+VCP_EXPORT Result<BeaconFile> ParseBeaconFile(std::string_view text, std::string_view source);
+
 class VCP_EXPORT FileBeaconSource final : public BeaconSource {
  public:
   // Reads and validates the header (and every line) now.

@@ -60,6 +60,12 @@ class VCP_EXPORT SecretKey {
 VCP_EXPORT Result<SecretKey> LoadSecretKey(const std::filesystem::path& file);
 VCP_EXPORT Result<PublicKey> LoadPublicKey(const std::filesystem::path& file);
 
+// The text of a vcp.key / vcp.pub file (the formats above; the final newline is optional) without any file: what
+// the loaders call once they have read the file (and checked a secret key file's mode). `what` names the text in
+// errors ("secret key file DIR/vcp.key"). kCorrupt naming the byte that is wrong and the expected format.
+VCP_EXPORT Result<SecretKey> ParseSecretKeyText(std::span<const uint8_t> text, std::string_view what);
+VCP_EXPORT Result<PublicKey> ParsePublicKeyText(std::span<const uint8_t> text, std::string_view what);
+
 // What a user may type where a key is expected (a command-line flag, a configuration value), resolved to the key.
 // A public key is the 64 hex digits `vcp keygen` prints (either case), a vcp.pub file, or a directory holding
 // vcp.pub; 64 hex digits are always taken as the key itself, even if a file of that name exists. A secret key

@@ -8,8 +8,8 @@
 // std::mt19937_64(seed) (index rng() % (i + 1), whose output the C++ standard fixes), so it is the same on every
 // platform, and LazyComputedMask predicts exactly which positions a verifier may sample without catching it.
 //
-// Ownership: values in, values out. Thread safety: reentrant. Errors: none; the functions are total (computed is
-// clamped to the number of positions).
+// Ownership: values in, values out. Thread safety: reentrant. Errors: only CheckSkipFraction returns any; the other
+// functions are total (computed is clamped to the number of positions).
 #pragma once
 
 #include <cstdint>
@@ -23,6 +23,11 @@ namespace vcp {
 // Positions a lazy provider computes when it skips `fraction` (0..1, clamped) of `total`: total - round(fraction
 // x total).
 VCP_EXPORT uint64_t ComputedPositions(uint64_t total, double fraction);
+// A skip fraction that skips what it says, for `vcp demo --cheat` and the lease driver: kInvalidArgument when
+// fraction is outside [0, 1] (or NaN), or when fraction > 0 rounds to no skipped position of the `total` an epoch
+// has (the message names the positions and the smallest fraction that skips one, 0.5 / total). The share really
+// skipped is (total - ComputedPositions(total, fraction)) / total.
+[[nodiscard]] VCP_EXPORT Status CheckSkipFraction(uint64_t total, double fraction);
 
 // mask[q * leaves_per_round + leaf] (q the epoch round) is true for the `computed` positions of `total` that seed
 // chooses.

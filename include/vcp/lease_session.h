@@ -10,6 +10,15 @@
 // until it is destroyed, so a second session on the same directory, in this process or another, is refused at
 // once (kUnavailable, naming the holder's pid and command) before it reads or writes anything.
 //
+// Readers never write (docs/PROTOCOL.md section 11.1): OpenForReading takes no lock, leaves a torn tail and any
+// stale temporary file in place (reporting the tail in recovery()) and reads the intact prefix; every step that
+// would log something is refused on it (kInvalidArgument) before it does anything. Only Open, the lock holder,
+// repairs.
+//
+// A store whose log holds no lease (empty, shorter than its header, or without its opening pair of entries: a
+// crash during Accept / Create, before the message they produce was handed out) is no store: Accept / Create
+// replace it, and Open / OpenForReading refuse it (kInvalidArgument) saying so and which command recreates it.
+//
 // Ownership: a session owns its log and its store lock; keys, clocks and beacon sources are borrowed per call or
 // via options and must outlive it. Thread safety: one thread per session. Errors: Status / Result. A key whose
 // public half is not the lease's key for the role is refused (kInvalidArgument) before anything is logged.
@@ -25,6 +34,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "vcp/beacon.h"
@@ -83,7 +93,10 @@ class VCP_EXPORT ProviderSession {
   static Result<ProviderSession> Accept(const std::filesystem::path& dir, const Lease& lease, const SecretKey& key,
                                         const Clock& clock = SystemClock());
   static Result<ProviderSession> Open(const std::filesystem::path& dir);
+  // The store as it is, without the lock and without writing (see above); Prove, Respond and RespondBeacon refuse.
+  static Result<ProviderSession> OpenForReading(const std::filesystem::path& dir);
 
+  bool read_only() const { return log_.read_only(); }
   const Lease& lease() const { return lease_; }
   const Hash32& lease_id() const { return lease_id_; }
   const LeaseAcceptance& acceptance() const { return acceptance_; }
@@ -127,8 +140,10 @@ class VCP_EXPORT ProviderSession {
     std::vector<Hash32> round_roots;
     std::optional<EpochResponse> response;
   };
-  ProviderSession(StoreLock lock, AppendLog log) : lock_(std::move(lock)), log_(std::move(log)) {}
+  ProviderSession(std::optional<StoreLock> lock, AppendLog log) : lock_(std::move(lock)), log_(std::move(log)) {}
+  static Result<ProviderSession> Load(const std::filesystem::path& dir, bool for_writing);
   Status Replay();
+  Status CheckWritable() const;
   Status CheckKey(const SecretKey& key) const;
   EpochState* FindEpoch(uint64_t epoch);
   Status CheckStart(const EpochStart& start) const;
@@ -141,7 +156,7 @@ class VCP_EXPORT ProviderSession {
                                 const ProverOptions& options);
   std::filesystem::path LeavesPath(uint64_t epoch) const;
 
-  StoreLock lock_;  // first: held until the log is gone
+  std::optional<StoreLock> lock_;  // first: held until the log is gone (none when opened for reading)
   AppendLog log_;
   std::filesystem::path dir_;
   Lease lease_;
@@ -153,8 +168,14 @@ class VCP_EXPORT ProviderSession {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+// How long after a record's arrival (in beacon mode: after the publication of the round the response must use) a
+// valid response may take before the epoch is closed no-response when no next start closes it: the CLI's default
+// (docs/PROTOCOL.md section 10.5; `--response-wait-s` overrides it). The verifier service has its own setting.
+inline constexpr uint64_t kDefaultResponseWaitUs = 600'000'000;
+
 struct VCP_EXPORT VerifierOptions {
   const Clock* clock = &SystemClock();   // every deadline is measured on it
+  uint64_t response_wait_us = kDefaultResponseWaitUs;  // CloseOverdueEpoch(key), OverdueVerdict, Report, StartEpoch
   RandomFill random = SystemRandom();    // nonces, beacons, challenges, the audit schedule seed
   const BeaconSource* beacon = nullptr;  // beacon-mode leases: needed to check responses
   int threads = 0;                       // tile recomputation
@@ -202,7 +223,12 @@ class VCP_EXPORT VerifierSession {
   static Result<VerifierSession> Create(std::unique_ptr<EntryLog> log, Lease lease, const SecretKey& key,
                                         double audit_share, VerifierOptions options = {});
   static Result<VerifierSession> Open(std::unique_ptr<EntryLog> log, VerifierOptions options = {});
+  // The store as it is, without the lock and without writing (see above): Report, epochs(), OverdueVerdict. Every
+  // step that would log something refuses (kInvalidArgument).
+  static Result<VerifierSession> OpenForReading(const std::filesystem::path& dir, VerifierOptions options = {});
 
+  bool read_only() const { return log_->read_only(); }
+  const VerifierOptions& options() const { return options_; }
   const Lease& lease() const { return lease_; }
   const Hash32& lease_id() const { return lease_id_; }
   bool accepted() const { return accepted_; }
@@ -224,7 +250,9 @@ class VCP_EXPORT VerifierSession {
   // or start on demand); only scheduled epochs enter the availability bound. kOnDemand at any time. An open epoch
   // without a record is handed out again while its deadline has not passed, whatever `schedule` asks (so a restart
   // resumes it; epochs().back().schedule says which it is); otherwise it is first closed: missed when no record
-  // arrived, no-response when its record is still awaiting a valid response. A refused call logs nothing.
+  // arrived, no-response when its record is still awaiting a valid response. Once the lease has ended no epoch
+  // starts, and the call first closes an overdue open epoch (CloseOverdueEpoch(key)) and then refuses, naming that
+  // verdict; any other refused call logs nothing.
   Result<EpochStart> StartEpoch(const SecretKey& key, EpochSchedule schedule);
   // Closes the open epoch void: neither a pass nor a failure, because the verifier could not time it. void_reason
   // is kVoidVerifierDown (the verifier was not running over the deadline), kVoidClock (its clock went backwards)
@@ -250,7 +278,15 @@ class VCP_EXPORT VerifierSession {
   // the verifier's clock). The last epoch of a lease has no next start to close it, so a service calls this as
   // time passes. Returns the verdict, or nullopt when no epoch is open or the open one may still pass.
   Result<std::optional<Verdict>> CloseOverdueEpoch(const SecretKey& key, uint64_t response_wait_us);
-  // SummarizeLease over the closed epochs, with each record's device evidence.
+  // The same with VerifierOptions::response_wait_us.
+  Result<std::optional<Verdict>> CloseOverdueEpoch(const SecretKey& key);
+  // The verdict CloseOverdueEpoch would sign at `now_us` (missed or no-response, unsigned: its signature is all
+  // zero), or nullopt when no epoch is open or the open one may still pass. Readers (vcp report) count it.
+  std::optional<Verdict> OverdueVerdict(uint64_t now_us, uint64_t response_wait_us) const;
+  // SummarizeLease over the closed epochs, with each record's device evidence, plus the open epoch counted as what
+  // it will be closed as once it is overdue (OverdueVerdict with VerifierOptions::response_wait_us): the report
+  // never counts an epoch that can no longer pass as if it might. The printed report marks that epoch "overdue,
+  // not yet signed".
   LeaseReport Report(uint64_t now_us, double confidence = 0.95) const;
 
   VerifierSession(VerifierSession&&) = default;
@@ -261,9 +297,14 @@ class VCP_EXPORT VerifierSession {
       : lock_(std::move(lock)), log_(std::move(log)), options_(std::move(options)) {}
   static Result<VerifierSession> LogNewLease(VerifierSession session, Lease lease, double audit_share);
   Status Replay();
+  Status CheckWritable() const;
+  const VerifierEpoch* OpenEpoch() const;
   VerifierEpoch* OpenEpoch();
   Hash32 ChainHead() const;
   Status CheckKey(const SecretKey& key) const;
+  // Why the open epoch can no longer pass at now_us (missed or no-response, with the detail), or nullopt.
+  std::optional<std::pair<Reason, std::string>> Overdue(uint64_t now_us, uint64_t response_wait_us) const;
+  Verdict Unsigned(const VerifierEpoch& epoch, Reason reason, const std::string& detail) const;
   Result<Verdict> Close(VerifierEpoch& epoch, Reason reason, std::string detail, const SecretKey& key);
   Result<Challenge> IssueChallenge(VerifierEpoch& epoch, const SecretKey& key);
 

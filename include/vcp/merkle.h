@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "vcp/hash.h"
@@ -65,9 +66,23 @@ struct VCP_EXPORT MultiProof {
 
 // Requires strictly increasing indices (callers sort and deduplicate first).
 VCP_EXPORT Result<MultiProof> ProveMulti(const MerkleTree& tree, std::span<const uint64_t> indices);
-// leaf_hashes holds the hashes of proof.indices, in that order.
+// leaf_hashes holds the hashes of proof.indices, in that order. The root does not bind proof.tree_size: a proof
+// claiming another size whose tree has the same shape above the opened leaves verifies too (as in RFC 9162, where
+// the size comes from the signed tree head), so take the size from a trusted source, never from the proof bytes
+// (the protocol derives it from the lease; fuzz/multiproof.cpp found the case).
 [[nodiscard]] VCP_EXPORT Status VerifyMulti(const MultiProof& proof, std::span<const Hash32> leaf_hashes,
                                             const Hash32& root);
+
+// `vcp merkle`'s leaf file (docs/CLI.md): one leaf per line as hex digits (either case), or kMerkleEmptyLeaf alone
+// for the empty leaf (zero bytes, which hex cannot write on a line of its own without making a blank line mean
+// something). A final newline is optional and CRLF line ends are accepted; a blank line is refused, because it is
+// almost always a stray edit and skipping it would shift every later index. Returns each line's leaf bytes, in
+// order. `source` names the text in errors (kInvalidArgument naming the line).
+inline constexpr std::string_view kMerkleEmptyLeaf = "-";
+VCP_EXPORT Result<std::vector<std::vector<uint8_t>>> ParseMerkleLeafFile(std::string_view text,
+                                                                          std::string_view source);
+// One leaf as such a line (or a --leaf value) writes it: hex, or kMerkleEmptyLeaf; `what` names it in errors.
+VCP_EXPORT Result<std::vector<uint8_t>> ParseMerkleLeaf(std::string_view text, std::string_view what);
 
 // Serialization (docs/SPEC.md section 7.4): magic "VCPM", u8 version 2, u8 hash id 1 (SHA-256), u64 tree size,
 // u32 count, count x u64 indices, u32 hash count, hashes. Parsing rejects wrong magic, version, hash id, lengths,

@@ -64,11 +64,19 @@ constexpr size_t kMaxPciBusIdBytes = 32;
 constexpr size_t kMaxBeaconNameBytes = 255;
 constexpr size_t kMaxDetailBytes = 4096;
 constexpr uint64_t kMaxMessageBytes = uint64_t{64} << 20;
+// Time bounds (docs/PROTOCOL.md section 5.2), chosen so that no sum or product of protocol times can wrap: every
+// time since the Unix epoch is at most 2^53 us (the year 2255; exact in a double), every span (the epoch deadline,
+// so the compute time and the network allowance, and the beacon period) at most 2^40 us (12.7 days). The largest
+// sum, an epoch start (before the lease end) + deadline + beacon period, and the largest product, beacon round x
+// period (at most start + deadline - genesis + period), stay below 2^55.
+constexpr uint64_t kMaxTimeUs = uint64_t{1} << 53;            // lease start and end, beacon genesis
+constexpr uint64_t kMaxDeadlineUs = uint64_t{1} << 40;        // EpochDeadlineUs (and so t_c and the allowance)
+constexpr uint64_t kMaxBeaconPeriodUs = uint64_t{1} << 40;    // beacon period
 
 // Probability that a provider which computed `computed_fraction` of the positions passes one epoch of `samples`
 // uniform draws, with `grinding_tries` independent attempts: 1 - (1 - f^k)^G, which is at most G * f^k.
 VCP_EXPORT double EpochPassProbability(double computed_fraction, uint32_t samples, double grinding_tries = 1);
-// The smallest k with G * f^k <= 2^-security_bits (G = 2^grinding_bits).
+// The smallest k with G * f^k <= 2^-security_bits (G = 2^grinding_bits); 2^32 - 1 when no u32 is enough.
 VCP_EXPORT uint32_t SamplesNeeded(double computed_fraction, double security_bits, double grinding_bits);
 // kMinSamplesInteractive or kMinSamplesBeacon.
 VCP_EXPORT uint32_t MinSamples(LeaseMode mode);
@@ -259,6 +267,7 @@ VCP_EXPORT std::vector<uint8_t> Serialize(const Challenge& m);
 VCP_EXPORT std::vector<uint8_t> Serialize(const EpochResponse& m);
 VCP_EXPORT std::vector<uint8_t> Serialize(const Verdict& m);
 
+// ParseLease also refuses (kCorrupt) a lease whose time fields are outside ValidateLeaseTimes' bounds.
 VCP_EXPORT Result<Lease> ParseLease(std::span<const uint8_t> bytes);
 VCP_EXPORT Result<LeaseAcceptance> ParseLeaseAcceptance(std::span<const uint8_t> bytes);
 VCP_EXPORT Result<EpochStart> ParseEpochStart(std::span<const uint8_t> bytes);
@@ -287,11 +296,16 @@ VCP_EXPORT Result<Verdict> ParseVerdict(std::span<const uint8_t> bytes);
 
 // Lease terms the library accepts (kInvalidArgument naming the term and what is allowed otherwise): a valid
 // workload; 1 <= D <= kMaxDevices; 1 <= R <= kMaxRounds; MinSamples(mode) <= k <= kMaxSamples (D x R x leaves
-// then stays within kMaxPositionsPerEpoch by the limits alone); D x R x 2MNK < 2^64; a nonzero claimed rate; slack <= kMaxSlackPpm; compute time t_c >=
-// kMinComputeUs; 2 x allowance <= deadline - t_c (the network allowance fits in half the slack margin, so an
-// honest provider at exactly the claimed rate keeps the other half for jitter); start < end; keys differ; the
-// beacon fields present exactly in beacon mode.
+// then stays within kMaxPositionsPerEpoch by the limits alone); D x R x 2MNK < 2^64; a nonzero claimed rate;
+// slack <= kMaxSlackPpm; compute time t_c >= kMinComputeUs; deadline <= kMaxDeadlineUs; 2 x allowance <= deadline -
+// t_c (the network allowance fits in half the slack margin, so an honest provider at exactly the claimed rate keeps
+// the other half for jitter); start < end; keys differ; the beacon fields present exactly in beacon mode; and
+// ValidateLeaseTimes.
 [[nodiscard]] VCP_EXPORT Status ValidateLease(const Lease& lease);
+// The time fields' bounds alone, which ParseLease also enforces (a lease outside them is not a lease): start, end
+// and beacon genesis <= kMaxTimeUs, beacon period <= kMaxBeaconPeriodUs, network allowance <= kMaxDeadlineUs.
+// kInvalidArgument naming the field, its value and the bound.
+[[nodiscard]] VCP_EXPORT Status ValidateLeaseTimes(const Lease& lease);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Derived values (docs/PROTOCOL.md section 5). Every one is a TaggedHash over fixed-width fields.
@@ -334,7 +348,13 @@ VCP_EXPORT Hash32 EpochTreeLeaf(const Hash32& round_root);
 // Root of the epoch tree over the D x R round roots (in epoch-round order).
 VCP_EXPORT Hash32 EpochRoot(std::span<const Hash32> round_roots);
 
-// Beacon mode: the first beacon round published at or after the epoch's deadline, start_us + EpochDeadlineUs.
+// The one timing rule (section 9): a record is on time iff arrival_us - start_us <= EpochDeadlineUs(lease), so
+// the latest on-time arrival is start_us + deadline itself. False when arrival_us < start_us (void-clock, which
+// the caller tells apart).
+VCP_EXPORT bool RecordOnTime(const Lease& lease, uint64_t epoch_start_us, uint64_t arrival_us);
+// Beacon mode: the first beacon round published strictly after the latest on-time arrival, start_us +
+// EpochDeadlineUs: 0 when start + deadline < genesis, else floor((start + deadline - genesis) / period) + 1
+// (exact in 128 bits). A round published exactly at the deadline is never the one used.
 VCP_EXPORT uint64_t BeaconRoundFor(const Lease& lease, uint64_t epoch_start_us);
 
 struct VCP_EXPORT SamplePosition {

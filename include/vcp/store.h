@@ -7,9 +7,22 @@
 // Every append is flushed to disk (fsync) before Append returns, and callers append before they hand a message
 // to the other side, so nothing the other side was told about is lost.
 //
-// Opening after a crash: a damaged last frame (cut short, or its checksum wrong) with no intact frame after it is
-// a torn tail: it is reported in recovery(), cut off, and the log resumes. Damage followed by an intact frame is
-// corruption, which a crash cannot cause: Open refuses (kCorrupt) with the offset.
+// Opening after a crash (docs/PROTOCOL.md section 11.1). Only the last append can be unfinished, so the first
+// damaged frame is a TORN tail, the unfinished append of a crash, when it is the last thing in the file and either
+// cut short (fewer bytes than a frame or than its declared length, the bytes present agreeing with a frame's
+// start) or zero from a 512-byte boundary inside it to the end (blocks the file system never wrote). A torn tail
+// was never acknowledged (Append had not returned), so it is reported in recovery() and cut off by the writer.
+// Anything else is ALTERED, which a crash cannot cause: a complete frame (its bytes all present, not zeroed) whose
+// checksum fails, a wrong magic, a declared length no writer writes, a length field that disagrees with a complete
+// frame, or any intact frame after the damage. Open refuses it (kCorrupt with the offset and what to do) and
+// never cuts it, so a verdict or any other entry that was acknowledged is never dropped.
+//
+// A log with no entry (empty, shorter than its header, or the header and at most a torn tail: a crash while
+// `vcp lease new` / `vcp lease accept` created it) holds nothing; the sessions treat it, and one without its
+// opening pair of entries, as no store (vcp/lease_session.h).
+//
+// Readers never write: OpenForReading and ScanLog report a torn tail and read the intact prefix, leaving the file
+// as it is; only the lock holder's Open cuts it.
 //
 // One writer per store: StoreLock holds an exclusive flock(2) on DIR/store.lock for as long as it lives; the
 // sessions take it before they read or create their log, so a second process on the same store is refused at
@@ -44,8 +57,11 @@ struct VCP_EXPORT LogEntry {
 struct VCP_EXPORT LogRecovery {
   bool torn_tail = false;
   uint64_t kept_bytes = 0;     // the intact prefix
-  uint64_t dropped_bytes = 0;  // the torn tail cut off
+  uint64_t dropped_bytes = 0;  // the torn tail: cut off by Open; left in place by OpenForReading and ScanLog
   std::string note;            // human-readable, empty when the log was intact
+  // The file is shorter than its 8-byte header (empty, or a prefix of a header): a crash while the store was
+  // being created. It holds no entry; torn_tail is set when it has any byte.
+  bool no_header = false;
 };
 
 // What a session keeps its state in: an ordered list of typed entries that it replays when it opens and appends
@@ -61,23 +77,36 @@ class VCP_EXPORT EntryLog {
   virtual const LogRecovery& recovery() const = 0;
   // Where the entries live, for error messages: a path, or "database FILE, lease ID".
   virtual std::string Describe() const = 0;
+  // True for a log opened only to read (AppendLog::OpenForReading): Append refuses, and the sessions over it refuse
+  // every step that would log something, before doing anything.
+  virtual bool read_only() const { return false; }
 };
 
 class VCP_EXPORT AppendLog final : public EntryLog {
  public:
-  // Creates a new log (fails if the file exists).
+  // Creates a new log (kIoError "refusing to overwrite" if the file exists). The caller holds the store's lock.
   static Result<AppendLog> Create(const std::filesystem::path& path, StoreRole role);
-  // Opens an existing log, checks every frame, and cuts off a torn tail (reported in recovery()).
+  // Opens an existing log for writing, checks every frame, and cuts off a torn tail (reported in recovery()). The
+  // caller holds the store's lock. kCorrupt for an altered log (nothing is changed), kInvalidArgument for a log
+  // of the other role. A log shorter than its header opens with no entry and recovery().no_header (the sessions
+  // say the store holds no lease); Append refuses on it.
   static Result<AppendLog> Open(const std::filesystem::path& path, StoreRole role);
+  // The same checks without writing anything and without the lock: a torn tail is reported in recovery() and
+  // left in the file; the entries are the intact prefix. Append refuses (kInvalidArgument). For readers: vcp
+  // report, vcp inspect, monitoring scripts, the crash-loop checks.
+  static Result<AppendLog> OpenForReading(const std::filesystem::path& path, StoreRole role);
 
   [[nodiscard]] Status Append(uint8_t type, std::span<const uint8_t> payload) override;
   const std::vector<LogEntry>& entries() const override { return entries_; }
   const LogRecovery& recovery() const override { return recovery_; }
   std::string Describe() const override { return path_.string(); }
   const std::filesystem::path& path() const { return path_; }
+  bool read_only() const override { return read_only_; }
 
  private:
   AppendLog() = default;
+  static Result<AppendLog> Load(const std::filesystem::path& path, StoreRole role, bool for_writing);
+  bool read_only_ = false;
   std::filesystem::path path_;
   std::vector<LogEntry> entries_;
   LogRecovery recovery_;
@@ -85,13 +114,18 @@ class VCP_EXPORT AppendLog final : public EntryLog {
   bool broken_ = false;  // an append failed part-way: refuse more until the log is reopened (and its tail cut)
 };
 
-// Parses a log image without touching any file (vcp inspect, tests). Never cuts anything.
+// Parses a log image without touching any file (vcp inspect, tests). Never cuts anything. kCorrupt for an altered
+// image (the offset and why), as Open; an image shorter than its header (a prefix of one, or empty) scans to no
+// entry with recovery.no_header (its role is kProvider when the role byte is missing).
 struct VCP_EXPORT LogScan {
   StoreRole role = StoreRole::kProvider;
   std::vector<LogEntry> entries;
   LogRecovery recovery;  // what Open would report and cut
 };
 VCP_EXPORT Result<LogScan> ScanLog(std::span<const uint8_t> bytes);
+
+// The largest frame payload a log holds (Append refuses more): a damaged frame declaring more was altered.
+inline constexpr uint32_t kMaxLogPayloadBytes = uint32_t{128} << 20;
 
 // The 8-byte header a log of `role` starts with (the same bytes Create writes).
 VCP_EXPORT std::vector<uint8_t> EncodeLogHeader(StoreRole role);

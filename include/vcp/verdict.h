@@ -98,6 +98,15 @@ struct VCP_EXPORT LeasePlan {
 };
 VCP_EXPORT LeasePlan PlanLease(const Lease& lease, double audit_share, double confidence = 0.95);
 
+// The smallest audit share that gives one expected scheduled epoch over the lease: deadline / (end - start). Above
+// 1 when the lease is shorter than one deadline (no share gives an audit then).
+VCP_EXPORT double MinAuditShare(const Lease& lease);
+// kInvalidArgument unless 0 < audit_share <= 1 and it gives at least one expected scheduled epoch, audit_share x
+// (end - start) >= deadline (PlanLease's E >= 1): a share below that makes a lease with no audit at all, on
+// average. The message names the share, the audits it gives and the smallest share that gives one. For a lease
+// ValidateLease accepts (times below 2^53 us, exact in a double).
+[[nodiscard]] VCP_EXPORT Status ValidateAuditShare(const Lease& lease, double audit_share);
+
 // One-sided Clopper-Pearson lower bound on a success probability after `successes` out of `trials`: the p with
 // P(X >= successes | trials, p) = 1 - confidence. 0 when trials == 0 or successes == 0.
 VCP_EXPORT double BinomialLowerBound(uint64_t successes, uint64_t trials, double confidence);

@@ -64,6 +64,10 @@ struct VCP_EXPORT VerifierServiceOptions {
 // directory. kInvalidArgument for an unknown key (naming the allowed ones) or a wrong type; kIoError when the file
 // cannot be read; kCorrupt when it is not JSON. Ranges are checked by Start.
 VCP_EXPORT Result<VerifierServiceOptions> LoadVerifierServiceConfig(const std::filesystem::path& file);
+// The same over the file's text, already read: `file` names it in errors and its directory anchors relative paths;
+// nothing is read.
+VCP_EXPORT Result<VerifierServiceOptions> ParseVerifierServiceConfig(std::string_view text,
+                                                                      const std::filesystem::path& file);
 
 // The terms of a new lease; the service adds its key, a fresh nonce and the signature (VerifierSession::Create).
 struct VCP_EXPORT LeaseRequest {

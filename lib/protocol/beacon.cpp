@@ -38,16 +38,16 @@ bool ParseU64(std::string_view text, uint64_t& out) {
   return ec == std::errc() && end == text.data() + text.size();
 }
 
-struct BeaconFile {
-  std::string name;
-  uint64_t genesis_us = 0, period_us = 0;
-  std::vector<std::pair<uint64_t, Hash32>> values;
-};
-
 Result<BeaconFile> ReadBeaconFile(const std::filesystem::path& path) {
   VCP_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path, kMaxBeaconFileBytes));
-  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  const std::string where = "beacon file " + path.string();
+  return ParseBeaconFile(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                         "beacon file " + path.string());
+}
+
+}  // namespace
+
+Result<BeaconFile> ParseBeaconFile(std::string_view text, std::string_view source) {
+  const std::string where(source);
   BeaconFile file;
   std::set<uint64_t> seen;
   size_t line_no = 0, pos = 0;
@@ -84,8 +84,6 @@ Result<BeaconFile> ReadBeaconFile(const std::filesystem::path& path) {
   return file;
 }
 
-}  // namespace
-
 Result<FileBeaconSource> FileBeaconSource::Open(const std::filesystem::path& path) {
   VCP_ASSIGN_OR_RETURN(BeaconFile file, ReadBeaconFile(path));
   FileBeaconSource source;
@@ -116,9 +114,10 @@ Result<Hash32> FileBeaconSource::Value(uint64_t round) const {
   for (const auto& [r, value] : file.values) {
     if (r == round) return value;
   }
+  // The due time saturates like DemoBeacon's: a file's period is not bounded by any lease.
+  const uint64_t due = round > (UINT64_MAX - genesis_us_) / period_us_ ? UINT64_MAX : genesis_us_ + round * period_us_;
   return Status::Unavailable("beacon " + name_ + ": round " + std::to_string(round) + " is not published yet (due at " +
-                             std::to_string(genesis_us_ + round * period_us_) + " us); retry after it appears in " +
-                             path_.string());
+                             std::to_string(due) + " us); retry after it appears in " + path_.string());
 }
 
 namespace {

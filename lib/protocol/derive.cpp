@@ -29,16 +29,22 @@ __extension__ typedef unsigned __int128 u128;  // exact products of 64-bit terms
 constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
 uint64_t Saturate(u128 v) { return v > kU64Max ? kU64Max : static_cast<uint64_t>(v); }
 
-// R x 2MNK and D x R x 2MNK exactly: M, N, K <= 2^20 and R <= 2^16 keep them below 2^82.
+constexpr u128 kU128Max = ~u128{0};
+// a x b, or 2^128 - 1 when it does not fit: only a lease outside ValidateLease's limits gets there, and its
+// derived values then saturate instead of wrapping.
+u128 MulSat(u128 a, u128 b) { return b != 0 && a > kU128Max / b ? kU128Max : a * b; }
+
+// R x 2MNK and D x R x 2MNK exactly: M, N, K <= 2^20 and R <= 2^16 keep them below 2^82 (2MNK < 2^97 always, so
+// only the factor R can leave 128 bits, for a lease that is not valid).
 u128 DeviceOps128(const Lease& lease) {
-  return u128{2} * lease.workload.m * lease.workload.n * lease.workload.k * lease.rounds_per_epoch;
+  return MulSat(u128{2} * lease.workload.m * lease.workload.n * lease.workload.k, lease.rounds_per_epoch);
 }
 u128 ComputeTime128(const Lease& lease) {
   if (lease.claimed_ops_per_second_per_device == 0) return kU64Max;
-  return DeviceOps128(lease) * 1000000 / lease.claimed_ops_per_second_per_device;
+  return MulSat(DeviceOps128(lease), 1000000) / lease.claimed_ops_per_second_per_device;
 }
 u128 Deadline128(const Lease& lease) {
-  const u128 t_c = ComputeTime128(lease);
+  const u128 t_c = std::min<u128>(ComputeTime128(lease), kU64Max);  // < 2^64, so t_c x slack < 2^96: no wrap
   return t_c + t_c * lease.slack_ppm / 1000000;
 }
 
@@ -72,8 +78,11 @@ double EpochPassProbability(double computed_fraction, uint32_t samples, double g
 uint32_t SamplesNeeded(double computed_fraction, double security_bits, double grinding_bits) {
   if (computed_fraction <= 0) return 1;
   if (computed_fraction >= 1) return std::numeric_limits<uint32_t>::max();
-  const double k = (security_bits + grinding_bits) / -std::log2(computed_fraction);
-  return static_cast<uint32_t>(std::ceil(k - 1e-9));
+  const double k = std::ceil((security_bits + grinding_bits) / -std::log2(computed_fraction) - 1e-9);
+  // Checked as a double before converting: f close to 1 needs more draws than a u32 counts (and NaN bits none).
+  if (!(k >= 1)) return 1;
+  return k >= double(std::numeric_limits<uint32_t>::max()) ? std::numeric_limits<uint32_t>::max()
+                                                            : static_cast<uint32_t>(k);
 }
 
 uint32_t MinSamples(LeaseMode mode) { return mode == LeaseMode::kBeacon ? kMinSamplesBeacon : kMinSamplesInteractive; }
@@ -103,7 +112,7 @@ Status ValidateLease(const Lease& lease) {
                                    ", a provider that skipped half of each epoch would pass with probability above " +
                                    "2^-40; see docs/PROTOCOL.md section 8)");
   }
-  if (DeviceOps128(lease) * lease.devices > kU64Max) {
+  if (MulSat(DeviceOps128(lease), lease.devices) > kU64Max) {
     return Status::InvalidArgument("lease: D x R x 2MNK operations per epoch does not fit in 64 bits (at most 2^64 - 1"
                                    "); use fewer rounds or a smaller workload");
   }
@@ -124,6 +133,12 @@ Status ValidateLease(const Lease& lease) {
                                    " (1 ms: an epoch too short to time); raise R or use a larger workload");
   }
   const uint64_t deadline = EpochDeadlineUs(lease);
+  if (deadline > kMaxDeadlineUs) {
+    return Status::InvalidArgument(
+        "lease: the epoch deadline " + Us(deadline) + " (compute time t_c = " + Us(t_c) + " x (1 + slack)) is above "
+        "the maximum " + Us(kMaxDeadlineUs) + " (2^40 us, 12.7 days; the bound that keeps every sum of protocol "
+        "times in 64 bits, docs/PROTOCOL.md section 5.2); lower R, use a smaller workload or claim a higher rate");
+  }
   const uint64_t margin = deadline - t_c;
   // Half the margin for the network, the other half for the honest provider's jitter at exactly the claimed rate.
   if (u128{lease.network_allowance_us} * 2 > margin) {
@@ -133,6 +148,7 @@ Status ValidateLease(const Lease& lease) {
         Us(margin) + " (slack " + std::to_string(lease.slack_ppm) + " ppm), and the allowance must fit in half of "
         "the margin (at most " + Us(margin / 2) + "); raise R, raise the slack (max 1.0) or lower the allowance");
   }
+  VCP_RETURN_IF_ERROR(ValidateLeaseTimes(lease));
   if (lease.start_us >= lease.end_us) {
     return Status::InvalidArgument("lease: start " + Us(lease.start_us) + " must be before end " + Us(lease.end_us) +
                                    " (microseconds since the Unix epoch)");
@@ -152,6 +168,24 @@ Status ValidateLease(const Lease& lease) {
   } else if (!lease.beacon_name.empty() || lease.beacon_genesis_us != 0 || lease.beacon_period_us != 0) {
     return Status::InvalidArgument("lease: interactive mode takes no beacon (name, genesis and period must be empty)");
   }
+  return Status::Ok();
+}
+
+Status ValidateLeaseTimes(const Lease& lease) {
+  const auto at_most = [](std::string_view field, uint64_t value, uint64_t max, std::string_view what) {
+    if (value <= max) return Status::Ok();
+    return Status::InvalidArgument("lease: " + std::string(field) + " " + Us(value) + " is above the maximum " +
+                                   Us(max) + " (" + std::string(what) +
+                                   "; the bounds keep every sum of protocol times in 64 bits, docs/PROTOCOL.md "
+                                   "section 5.2)");
+  };
+  VCP_RETURN_IF_ERROR(at_most("start", lease.start_us, kMaxTimeUs, "2^53 us since the Unix epoch, the year 2255"));
+  VCP_RETURN_IF_ERROR(at_most("end", lease.end_us, kMaxTimeUs, "2^53 us since the Unix epoch, the year 2255"));
+  VCP_RETURN_IF_ERROR(at_most("beacon genesis", lease.beacon_genesis_us, kMaxTimeUs,
+                              "2^53 us since the Unix epoch, the year 2255"));
+  VCP_RETURN_IF_ERROR(at_most("beacon period", lease.beacon_period_us, kMaxBeaconPeriodUs, "2^40 us, 12.7 days"));
+  VCP_RETURN_IF_ERROR(at_most("network allowance", lease.network_allowance_us, kMaxDeadlineUs,
+                              "2^40 us, the longest epoch deadline"));
   return Status::Ok();
 }
 
@@ -215,11 +249,15 @@ Hash32 EpochRoot(std::span<const Hash32> round_roots) {
   return MerkleTree::Build(std::move(leaves), 1).root();
 }
 
+bool RecordOnTime(const Lease& lease, uint64_t epoch_start_us, uint64_t arrival_us) {
+  return arrival_us >= epoch_start_us && arrival_us - epoch_start_us <= EpochDeadlineUs(lease);
+}
+
 uint64_t BeaconRoundFor(const Lease& lease, uint64_t epoch_start_us) {
-  const uint64_t deadline = Saturate(u128{epoch_start_us} + EpochDeadlineUs(lease));
-  if (lease.beacon_period_us == 0 || deadline <= lease.beacon_genesis_us) return 0;
-  const uint64_t since = deadline - lease.beacon_genesis_us;
-  return (since + lease.beacon_period_us - 1) / lease.beacon_period_us;
+  // Exact in 128 bits whatever the inputs; under the bounds of section 5.2 every value here is below 2^55.
+  const u128 latest_on_time = u128{epoch_start_us} + EpochDeadlineUs(lease);
+  if (lease.beacon_period_us == 0 || latest_on_time < lease.beacon_genesis_us) return 0;
+  return Saturate((latest_on_time - lease.beacon_genesis_us) / lease.beacon_period_us + 1);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -83,11 +83,22 @@ Result<std::string> LogJson(std::span<const uint8_t> bytes) {
   VCP_ASSIGN_OR_RETURN(LogScan scan, ScanLog(bytes));
   json entries = json::array();
   for (const LogEntry& entry : scan.entries) entries.push_back(EntryJson(scan.role, entry));
+  // Without its opening pair (lease, then acceptance or audit plan) a store holds no lease (vcp/lease_session.h).
+  const bool holds_lease = scan.entries.size() >= 2;
+  std::string note = scan.recovery.note;
+  if (!holds_lease) {
+    note += std::string(note.empty() ? "" : "; ") + "the store holds no lease (a crash while it was created): " +
+            (scan.recovery.no_header ? "vcp lease new or vcp lease accept"
+                                     : scan.role == StoreRole::kProvider ? "vcp lease accept" : "vcp lease new") +
+            " with the same --store replaces it";
+  }
   return Dump({{"type", "store-log"},
-               {"role", scan.role == StoreRole::kProvider ? "provider" : "verifier"},
+               {"role", scan.recovery.no_header ? "unknown" : scan.role == StoreRole::kProvider ? "provider" : "verifier"},
                {"entries", entries},
+               {"holds_lease", holds_lease},
+               {"no_header", scan.recovery.no_header},
                {"torn_tail", scan.recovery.torn_tail},
-               {"recovery", scan.recovery.note}});
+               {"recovery", note}});
 }
 
 Result<std::string> LeavesJson(std::span<const uint8_t> bytes) {
@@ -104,7 +115,14 @@ Result<std::string> LeavesJson(std::span<const uint8_t> bytes) {
 
 Result<std::string> InspectJson(std::span<const uint8_t> bytes) {
   const std::string_view magic = Magic(bytes);
-  if (magic == "VCPG") return LogJson(bytes);
+  // A store log, or the start of one's header (what a crash while a store was created may leave).
+  if (magic == "VCPG" || (!bytes.empty() && bytes.size() < 8 && std::string_view("VCPG").starts_with(magic))) {
+    return LogJson(bytes);
+  }
+  if (bytes.empty()) {
+    return Status::Corrupt("the file is empty (an empty provider.log or verifier.log is a store a crash left before "
+                           "its header: it holds no lease; vcp lease new or vcp lease accept replaces it)");
+  }
   if (magic == "VCPH") return LeavesJson(bytes);
   return MessageJson(bytes);
 }

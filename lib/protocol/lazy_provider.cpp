@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <string>
 #include <numeric>
 #include <random>
 #include <utility>
@@ -29,6 +31,27 @@ std::vector<uint64_t> LazyOrder(uint64_t total, uint64_t seed) {
 uint64_t ComputedPositions(uint64_t total, double fraction) {
   const double skipped = std::round(std::clamp(fraction, 0.0, 1.0) * double(total));
   return total - std::min(total, static_cast<uint64_t>(skipped));
+}
+
+Status CheckSkipFraction(uint64_t total, double fraction) {
+  char f[32];
+  std::snprintf(f, sizeof f, "%.3g", fraction);
+  if (!(fraction >= 0 && fraction <= 1)) {
+    return Status::InvalidArgument("skip fraction " + std::string(f) +
+                                   " is out of range; allowed: 0 (honest) to 1, the share of tiles the lazy provider "
+                                   "skips");
+  }
+  if (fraction > 0 && ComputedPositions(total, fraction) == total) {
+    char smallest[32];
+    std::snprintf(smallest, sizeof smallest, "%.3g", total == 0 ? 1.0 : 0.5 / double(total));
+    char share[32];
+    std::snprintf(share, sizeof share, "%.3g", fraction * double(total));
+    return Status::InvalidArgument("skip fraction " + std::string(f) + " skips no tile at all: " + f + " x " +
+                                   std::to_string(total) + " positions per epoch (D x R x tiles per round) = " +
+                                   share + ", which rounds to 0; skip at least " + smallest +
+                                   " (one position), or use a larger shape");
+  }
+  return Status::Ok();
 }
 
 std::vector<bool> LazyComputedMask(uint64_t total, uint64_t computed, uint64_t seed) {

@@ -50,10 +50,6 @@ Status CheckOptions(const LeaseDriverOptions& o) {
     return Status::InvalidArgument("devices is " + std::to_string(o.devices) + "; allowed: 1 to " +
                                    std::to_string(kMaxDevices));
   }
-  if (!(o.skip_fraction >= 0 && o.skip_fraction <= 1)) {
-    return Status::InvalidArgument("skip fraction " + std::to_string(o.skip_fraction) +
-                                   " is the share of tiles the lazy provider skips; allowed: 0 to 1");
-  }
   if (o.clock == nullptr) return Status::InvalidArgument("the lease driver needs a clock");
   if (!o.random) return Status::InvalidArgument("the lease driver needs a randomness source");
   return Status::Ok();
@@ -100,9 +96,14 @@ Lease Terms(const LeaseDriverOptions& o, const WorkloadParams& workload, uint64_
   return terms;
 }
 
-bool HoldsStore(const std::filesystem::path& dir, const char* log) {
+// Whether DIR's log holds a lease. A log a crash left while the store was being created (without its opening
+// pair of entries) holds none, and the driver creates that store again; a damaged log counts as holding one, so
+// that opening it reports the damage instead of a refusal to overwrite it.
+bool HoldsLease(const std::filesystem::path& dir, const char* log, StoreRole role) {
   std::error_code ec;
-  return std::filesystem::exists(dir / log, ec);
+  if (!std::filesystem::exists(dir / log, ec)) return false;
+  Result<AppendLog> read = AppendLog::OpenForReading(dir / log, role);
+  return !read.ok() || read->entries().size() >= 2;
 }
 
 }  // namespace
@@ -128,6 +129,10 @@ std::string_view LeaseStepName(LeaseStepKind kind) {
 Result<LeaseRun> RunLease(const std::filesystem::path& verifier_dir, const std::filesystem::path& provider_dir,
                           const LeaseDriverOptions& options) {
   VCP_RETURN_IF_ERROR(CheckOptions(options));
+  // Before any store exists: a skip fraction in [0, 1] that rounds to no skipped tile on this shape is refused.
+  VCP_RETURN_IF_ERROR(CheckSkipFraction(
+      uint64_t{options.devices} * options.rounds * TileGridOf(LeaseWorkload(options)).leaf_count(),
+      options.skip_fraction));
   const Clock& clock = *options.clock;
   const auto wait = [&options](uint64_t us) {
     if (us == 0) return;
@@ -141,8 +146,11 @@ Result<LeaseRun> RunLease(const std::filesystem::path& verifier_dir, const std::
   const auto report = [&](LeaseStep step) {
     if (options.progress) options.progress(step, run);
   };
-  run.resumed = HoldsStore(verifier_dir, "verifier.log") && HoldsStore(provider_dir, "provider.log");
-  if (run.resumed && (options.verifier_key == nullptr || options.provider_key == nullptr)) {
+  const bool verifier_holds = HoldsLease(verifier_dir, "verifier.log", StoreRole::kVerifier);
+  run.resumed = verifier_holds && HoldsLease(provider_dir, "provider.log", StoreRole::kProvider);
+  // A crash during the provider's acceptance: the verifier's lease stands and the provider accepts it again.
+  const bool accept_again = verifier_holds && !run.resumed;
+  if ((run.resumed || accept_again) && (options.verifier_key == nullptr || options.provider_key == nullptr)) {
     return Status::InvalidArgument("resuming the lease in " + verifier_dir.string() + " and " + provider_dir.string() +
                                    " needs both roles' keys (the driver's own keys are not kept)");
   }
@@ -173,7 +181,25 @@ Result<LeaseRun> RunLease(const std::filesystem::path& verifier_dir, const std::
   voptions.threads = options.verifier_threads;
   std::optional<VerifierSession> verifier;
   std::optional<ProviderSession> provider;
-  if (run.resumed) {
+  if (accept_again) {
+    VCP_ASSIGN_OR_RETURN(const VerifierSession read, VerifierSession::OpenForReading(verifier_dir, voptions));
+    if (!read.epochs().empty()) {
+      return Status::InvalidArgument(verifier_dir.string() + " holds a lease with " +
+                                     std::to_string(read.epochs().size()) + " epochs started but " +
+                                     provider_dir.string() + " holds no lease: give the provider store of that lease");
+    }
+    const Lease& lease = read.lease();
+    if (lease.mode == LeaseMode::kBeacon && beacon == nullptr) {
+      beacon = &own_beacon.emplace(clock, lease.beacon_genesis_us, lease.beacon_period_us, options.random);
+    }
+    voptions.beacon = beacon;
+    VCP_ASSIGN_OR_RETURN(VerifierSession v, VerifierSession::Open(verifier_dir, voptions));
+    verifier.emplace(std::move(v));
+    VCP_ASSIGN_OR_RETURN(ProviderSession p,
+                         ProviderSession::Accept(provider_dir, verifier->lease(), provider_key, clock));
+    provider.emplace(std::move(p));
+    VCP_RETURN_IF_ERROR(verifier->AddAcceptance(provider->acceptance()));
+  } else if (run.resumed) {
     VCP_ASSIGN_OR_RETURN(ProviderSession p, ProviderSession::Open(provider_dir));
     provider.emplace(std::move(p));
     const Lease& lease = provider->lease();

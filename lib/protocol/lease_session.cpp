@@ -46,6 +46,48 @@ Status CheckStoreExists(const std::filesystem::path& dir, const char* log_name, 
                                  (std::string_view(role) == "provider" ? "vcp lease accept" : "vcp lease new"));
 }
 
+// A log whose entries are at most the first of its opening pair (provider: lease, acceptance; verifier: lease,
+// audit plan): a crash during Accept / Create, before the message it produces (the acceptance, the lease file)
+// was handed out. Such a store holds no lease.
+bool HoldsNoLease(const std::vector<LogEntry>& entries) {
+  constexpr uint8_t kLeaseEntry = 1;  // ProviderEntry::kLease == VerifierEntry::kLease
+  return entries.empty() || (entries.size() == 1 && entries[0].type == kLeaseEntry);
+}
+
+// What to run on a store that holds no lease.
+const char* CreatingCommand(StoreRole role) {
+  return role == StoreRole::kProvider ? "vcp lease accept" : "vcp lease new";
+}
+
+Status NoLease(const std::filesystem::path& dir, const char* log_name, StoreRole role, const LogRecovery& recovery) {
+  const std::string what = role == StoreRole::kProvider ? "provider" : "verifier";
+  const std::string pair = role == StoreRole::kProvider ? "the lease and its acceptance" : "the lease and its audit plan";
+  return Status::InvalidArgument(
+      what + " store " + dir.string() + " holds no lease: its " + log_name + " ends before " + pair +
+      " were logged (" + (recovery.no_header ? "it is shorter than its header" : "a crash while it was being created") +
+      "), so nothing was handed out from it; run " + CreatingCommand(role) + " again with --store " + dir.string() +
+      ", which replaces it");
+}
+
+// Accept / Create, holding the lock: an existing log that holds no lease is removed so the new one can be created.
+// Any other existing log is left for AppendLog::Create to refuse.
+Status RemoveUnfinishedLog(const std::filesystem::path& path, StoreRole role) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return Status::Ok();
+  Result<AppendLog> log = AppendLog::OpenForReading(path, role);
+  if (!log.ok() || !HoldsNoLease(log->entries())) return Status::Ok();
+  if (!std::filesystem::remove(path, ec) || ec) {
+    return Status::IoError("cannot remove " + path.string() + ", a log left without a lease by a crash: " +
+                           ec.message());
+  }
+  return Status::Ok();
+}
+
+Status ReadOnly(const std::string& where) {
+  return Status::InvalidArgument(where + " was opened for reading (no lock, nothing written); only a command that "
+                                         "opens it to write may log a step");
+}
+
 Status CheckBeaconSource(const Lease& lease, const BeaconSource& beacon) {
   if (beacon.name() != lease.beacon_name || beacon.genesis_us() != lease.beacon_genesis_us ||
       beacon.period_us() != lease.beacon_period_us) {
@@ -154,6 +196,9 @@ Result<ProviderSession> ProviderSession::Accept(const std::filesystem::path& dir
   VCP_RETURN_IF_ERROR(WrongKey(lease, key, /*provider_role=*/true));
   VCP_RETURN_IF_ERROR(MakeDir(dir));
   VCP_ASSIGN_OR_RETURN(StoreLock lock, StoreLock::Acquire(dir, "provider"));
+  // A kill -9 during an earlier Accept (its log header's temporary file) leaves what the lock holder removes.
+  VCP_RETURN_IF_ERROR(RemoveStaleTemporaries(dir).status());
+  VCP_RETURN_IF_ERROR(RemoveUnfinishedLog(dir / kProviderLog, StoreRole::kProvider));
   VCP_ASSIGN_OR_RETURN(AppendLog log, AppendLog::Create(dir / kProviderLog, StoreRole::kProvider));
   ProviderSession session(std::move(lock), std::move(log));
   session.dir_ = dir;
@@ -168,11 +213,26 @@ Result<ProviderSession> ProviderSession::Accept(const std::filesystem::path& dir
 }
 
 Result<ProviderSession> ProviderSession::Open(const std::filesystem::path& dir) {
+  return Load(dir, /*for_writing=*/true);
+}
+
+Result<ProviderSession> ProviderSession::OpenForReading(const std::filesystem::path& dir) {
+  return Load(dir, /*for_writing=*/false);
+}
+
+Result<ProviderSession> ProviderSession::Load(const std::filesystem::path& dir, bool for_writing) {
   VCP_RETURN_IF_ERROR(CheckStoreExists(dir, kProviderLog, "provider"));
-  VCP_ASSIGN_OR_RETURN(StoreLock lock, StoreLock::Acquire(dir, "provider"));
-  // A kill -9 between writing a leaves file and renaming it leaves its temporary file; the lock holder clears them.
-  VCP_RETURN_IF_ERROR(RemoveStaleTemporaries(dir).status());
-  VCP_ASSIGN_OR_RETURN(AppendLog log, AppendLog::Open(dir / kProviderLog, StoreRole::kProvider));
+  std::optional<StoreLock> lock;
+  if (for_writing) {
+    VCP_ASSIGN_OR_RETURN(StoreLock held, StoreLock::Acquire(dir, "provider"));
+    lock.emplace(std::move(held));
+    // A kill -9 between writing a leaves file and renaming it leaves its temporary file; the lock holder clears
+    // them (a reader must not: it may be a live writer's).
+    VCP_RETURN_IF_ERROR(RemoveStaleTemporaries(dir).status());
+  }
+  VCP_ASSIGN_OR_RETURN(AppendLog log, for_writing ? AppendLog::Open(dir / kProviderLog, StoreRole::kProvider)
+                                                  : AppendLog::OpenForReading(dir / kProviderLog, StoreRole::kProvider));
+  if (HoldsNoLease(log.entries())) return NoLease(dir, kProviderLog, StoreRole::kProvider, log.recovery());
   ProviderSession session(std::move(lock), std::move(log));
   session.dir_ = dir;
   VCP_RETURN_IF_ERROR(session.Replay().WithContext((dir / kProviderLog).string()));
@@ -252,6 +312,10 @@ std::filesystem::path ProviderSession::LeavesPath(uint64_t epoch) const {
 
 Status ProviderSession::CheckKey(const SecretKey& key) const { return WrongKey(lease_, key, /*provider_role=*/true); }
 
+Status ProviderSession::CheckWritable() const {
+  return log_.read_only() ? ReadOnly("provider store " + dir_.string()) : Status::Ok();
+}
+
 Status ProviderSession::CheckStart(const EpochStart& start) const {
   if (start.lease_id != lease_id_) {
     return Status::Rejected("epoch start is for lease " + Short(start.lease_id) + "; this store holds lease " +
@@ -268,6 +332,7 @@ Status ProviderSession::CheckStart(const EpochStart& start) const {
 
 Result<ProveOutcome> ProviderSession::Prove(const EpochStart& start, const SecretKey& key,
                                             const ProverOptions& options) {
+  VCP_RETURN_IF_ERROR(CheckWritable());
   VCP_RETURN_IF_ERROR(CheckKey(key));
   VCP_ASSIGN_OR_RETURN(EpochState * state, Begin(start));
   if (state->record) return ProveOutcome{*state->record, /*already_logged=*/true, 0};
@@ -285,6 +350,7 @@ Result<ProveOutcome> ProviderSession::ProveFromLeaves(const EpochStart& start, E
                                                       std::vector<DeviceEvidence> devices, uint64_t provider_start_us,
                                                       uint64_t provider_end_us, const SecretKey& key,
                                                       bool keep_leaves) {
+  VCP_RETURN_IF_ERROR(CheckWritable());
   VCP_RETURN_IF_ERROR(CheckKey(key));
   VCP_ASSIGN_OR_RETURN(EpochState * state, Begin(start));
   if (state->record) return ProveOutcome{*state->record, /*already_logged=*/true, 0};
@@ -337,6 +403,7 @@ Result<ProveOutcome> ProviderSession::Finish(EpochState& state, EpochLeaves leav
 
 Result<RespondOutcome> ProviderSession::Respond(const Challenge& challenge, const SecretKey& key,
                                                 const ProverOptions& options) {
+  VCP_RETURN_IF_ERROR(CheckWritable());
   VCP_RETURN_IF_ERROR(CheckKey(key));
   if (lease_.mode != LeaseMode::kInteractive) {
     return Status::InvalidArgument("this is a beacon-mode lease: answer from the beacon, not a challenge");
@@ -359,6 +426,7 @@ Result<RespondOutcome> ProviderSession::Respond(const Challenge& challenge, cons
 
 Result<RespondOutcome> ProviderSession::RespondBeacon(uint64_t epoch, const BeaconSource& beacon, const SecretKey& key,
                                                       const ProverOptions& options) {
+  VCP_RETURN_IF_ERROR(CheckWritable());
   VCP_RETURN_IF_ERROR(CheckKey(key));
   if (lease_.mode != LeaseMode::kBeacon) {
     return Status::InvalidArgument("this is an interactive lease: answer the verifier's challenge");
@@ -435,14 +503,11 @@ namespace {
 
 // Fills in what the verifier adds to a lease (its key and a fresh nonce), checks the terms and signs it.
 Status PrepareLease(Lease& lease, const SecretKey& key, double audit_share, const VerifierOptions& options) {
-  if (!(audit_share > 0 && audit_share <= 1)) {
-    return Status::InvalidArgument(
-        "audit share " + std::to_string(audit_share) +
-        " is out of range; allowed: 0 < share <= 1 (the fraction of lease time spent proving)");
-  }
   lease.verifier_key = key.public_key();
   options.random(lease.nonce);
   VCP_RETURN_IF_ERROR(ValidateLease(lease));
+  // After the terms: the share must give at least one expected audit over this lease's length and deadline.
+  VCP_RETURN_IF_ERROR(ValidateAuditShare(lease, audit_share));
   return Sign(lease, key);
 }
 
@@ -464,6 +529,8 @@ Result<VerifierSession> VerifierSession::Create(const std::filesystem::path& dir
   VCP_RETURN_IF_ERROR(PrepareLease(lease, key, audit_share, options));
   VCP_RETURN_IF_ERROR(MakeDir(dir));
   VCP_ASSIGN_OR_RETURN(StoreLock lock, StoreLock::Acquire(dir, "verifier"));
+  VCP_RETURN_IF_ERROR(RemoveStaleTemporaries(dir).status());
+  VCP_RETURN_IF_ERROR(RemoveUnfinishedLog(dir / kVerifierLog, StoreRole::kVerifier));
   VCP_ASSIGN_OR_RETURN(AppendLog log, AppendLog::Create(dir / kVerifierLog, StoreRole::kVerifier));
   return LogNewLease(VerifierSession(std::move(lock), std::make_unique<AppendLog>(std::move(log)), std::move(options)),
                std::move(lease), audit_share);
@@ -483,7 +550,17 @@ Result<VerifierSession> VerifierSession::Open(const std::filesystem::path& dir, 
   VCP_ASSIGN_OR_RETURN(StoreLock lock, StoreLock::Acquire(dir, "verifier"));
   VCP_RETURN_IF_ERROR(RemoveStaleTemporaries(dir).status());
   VCP_ASSIGN_OR_RETURN(AppendLog log, AppendLog::Open(dir / kVerifierLog, StoreRole::kVerifier));
+  if (HoldsNoLease(log.entries())) return NoLease(dir, kVerifierLog, StoreRole::kVerifier, log.recovery());
   VerifierSession session(std::move(lock), std::make_unique<AppendLog>(std::move(log)), std::move(options));
+  VCP_RETURN_IF_ERROR(session.Replay().WithContext(session.log_->Describe()));
+  return session;
+}
+
+Result<VerifierSession> VerifierSession::OpenForReading(const std::filesystem::path& dir, VerifierOptions options) {
+  VCP_RETURN_IF_ERROR(CheckStoreExists(dir, kVerifierLog, "verifier"));
+  VCP_ASSIGN_OR_RETURN(AppendLog log, AppendLog::OpenForReading(dir / kVerifierLog, StoreRole::kVerifier));
+  if (HoldsNoLease(log.entries())) return NoLease(dir, kVerifierLog, StoreRole::kVerifier, log.recovery());
+  VerifierSession session(std::nullopt, std::make_unique<AppendLog>(std::move(log)), std::move(options));
   VCP_RETURN_IF_ERROR(session.Replay().WithContext(session.log_->Describe()));
   return session;
 }
@@ -590,6 +667,11 @@ VerifierEpoch* VerifierSession::OpenEpoch() {
   return &epochs_.back();
 }
 
+const VerifierEpoch* VerifierSession::OpenEpoch() const {
+  if (epochs_.empty() || epochs_.back().verdict) return nullptr;
+  return &epochs_.back();
+}
+
 Hash32 VerifierSession::ChainHead() const {
   for (auto it = epochs_.rbegin(); it != epochs_.rend(); ++it) {
     if (it->record) return RecordHash(*it->record);
@@ -598,6 +680,7 @@ Hash32 VerifierSession::ChainHead() const {
 }
 
 Status VerifierSession::AddAcceptance(const LeaseAcceptance& acceptance) {
+  VCP_RETURN_IF_ERROR(CheckWritable());
   if (acceptance.lease_id != lease_id_) {
     return Status::Rejected("the acceptance is for lease " + Short(acceptance.lease_id) + "; this store holds lease " +
                             Short(lease_id_));
@@ -609,7 +692,7 @@ Status VerifierSession::AddAcceptance(const LeaseAcceptance& acceptance) {
   return Status::Ok();
 }
 
-Result<Verdict> VerifierSession::Close(VerifierEpoch& epoch, Reason reason, std::string detail, const SecretKey& key) {
+Verdict VerifierSession::Unsigned(const VerifierEpoch& epoch, Reason reason, const std::string& detail) const {
   Verdict v;
   v.lease_id = lease_id_;
   v.epoch = epoch.start.epoch;
@@ -620,6 +703,11 @@ Result<Verdict> VerifierSession::Close(VerifierEpoch& epoch, Reason reason, std:
   v.arrival_us = epoch.record ? epoch.arrival_us : 0;
   v.operations = reason == Reason::kPass && epoch.record ? epoch.record->operations : 0;
   v.detail = ToProtocolText(detail, kMaxDetailBytes);
+  return v;
+}
+
+Result<Verdict> VerifierSession::Close(VerifierEpoch& epoch, Reason reason, std::string detail, const SecretKey& key) {
+  Verdict v = Unsigned(epoch, reason, detail);
   VCP_RETURN_IF_ERROR(Sign(v, key));
   VCP_RETURN_IF_ERROR(log_->Append(uint8_t(VerifierEntry::kVerdict), Serialize(v)));
   epoch.verdict = v;
@@ -628,17 +716,41 @@ Result<Verdict> VerifierSession::Close(VerifierEpoch& epoch, Reason reason, std:
 
 Status VerifierSession::CheckKey(const SecretKey& key) const { return WrongKey(lease_, key, /*provider_role=*/false); }
 
+Status VerifierSession::CheckWritable() const {
+  return log_->read_only() ? ReadOnly("verifier store " + log_->Describe()) : Status::Ok();
+}
+
 Result<EpochStart> VerifierSession::StartEpoch(const SecretKey& key, EpochSchedule schedule) {
+  VCP_RETURN_IF_ERROR(CheckWritable());
   VCP_RETURN_IF_ERROR(CheckKey(key));
   if (!accepted_) return Status::InvalidArgument("the provider has not accepted the lease yet (add its acceptance)");
   const uint64_t now = options_.clock->NowMicros();
-  if (now >= lease_.end_us)
-    return Status::InvalidArgument("the lease ended at " + std::to_string(lease_.end_us) + " us");
   const uint64_t deadline = EpochDeadlineUs(lease_);
   VerifierEpoch* open = OpenEpoch();
   // Within its deadline the open epoch's start is handed out again: a restart after a crash between logging the
-  // start and delivering it resumes instead of losing the epoch.
+  // start and delivering it resumes instead of losing the epoch (also after the lease's end: it started before).
   if (open != nullptr && !open->record && now <= open->start.start_us + deadline) return open->start;
+  if (!epochs_.empty() && now < epochs_.back().start.start_us) {
+    // A start dated before the last one would break the epochs' order in time (and in beacon mode could name a
+    // round already published); the clock went backwards.
+    return Status::InvalidArgument("the verifier's clock reads " + std::to_string(now) + " us, before epoch " +
+                                   std::to_string(epochs_.back().start.epoch) + "'s start at " +
+                                   std::to_string(epochs_.back().start.start_us) +
+                                   " us: it went backwards; wait until it passes that start");
+  }
+  if (now >= lease_.end_us) {
+    // No next start will close the last epoch, so it is closed here once it is overdue, before the refusal.
+    std::string refusal = "the lease ended at " + std::to_string(lease_.end_us) + " us: no epoch starts after it";
+    VCP_ASSIGN_OR_RETURN(const std::optional<Verdict> closed, CloseOverdueEpoch(key));
+    if (closed) {
+      refusal += "; its last epoch, " + std::to_string(closed->epoch) + ", was overdue and is now closed " +
+                 std::string(ReasonName(closed->reason)) + " (" + closed->detail + ")";
+    } else if (const VerifierEpoch* still = OpenEpoch()) {
+      refusal += "; epoch " + std::to_string(still->start.epoch) +
+                 " stays open for its response until the response wait has passed";
+    }
+    return Status::InvalidArgument(refusal);
+  }
   if (schedule == EpochSchedule::kScheduled) {
     // Scheduled epochs are the random sample of the lease's timeline the availability bound rests on, so each one
     // answers to an audit time the provider could not predict, and no audit time serves twice.
@@ -678,19 +790,15 @@ Result<EpochStart> VerifierSession::StartEpoch(const SecretKey& key, EpochSchedu
   return start;
 }
 
-Result<std::optional<Verdict>> VerifierSession::CloseOverdueEpoch(const SecretKey& key, uint64_t response_wait_us) {
-  VCP_RETURN_IF_ERROR(CheckKey(key));
-  VerifierEpoch* open = OpenEpoch();
-  if (open == nullptr) return std::optional<Verdict>();
-  const uint64_t now = options_.clock->NowMicros();
+std::optional<std::pair<Reason, std::string>> VerifierSession::Overdue(uint64_t now_us,
+                                                                      uint64_t response_wait_us) const {
+  const VerifierEpoch* open = OpenEpoch();
+  if (open == nullptr) return std::nullopt;
   const uint64_t deadline = EpochDeadlineUs(lease_);
   if (!open->record) {
-    if (now <= open->start.start_us + deadline) return std::optional<Verdict>();
-    VCP_ASSIGN_OR_RETURN(Verdict v, Close(*open, Reason::kMissed,
-                                          "no record arrived within the " + std::to_string(deadline / 1000) +
-                                              " ms deadline",
-                                          key));
-    return std::optional<Verdict>(std::move(v));
+    if (now_us <= open->start.start_us + deadline) return std::nullopt;
+    return std::make_pair(Reason::kMissed,
+                          "no record arrived within the " + std::to_string(deadline / 1000) + " ms deadline");
   }
   // The wait counts from when the provider could first answer: the record's arrival, or in beacon mode the
   // publication of the beacon round the response must use.
@@ -699,15 +807,32 @@ Result<std::optional<Verdict>> VerifierSession::CloseOverdueEpoch(const SecretKe
     const uint64_t round = BeaconRoundFor(lease_, open->start.start_us);
     answerable_us = std::max(answerable_us, lease_.beacon_genesis_us + round * lease_.beacon_period_us);
   }
-  if (now <= answerable_us + response_wait_us) return std::optional<Verdict>();
-  VCP_ASSIGN_OR_RETURN(Verdict v, Close(*open, Reason::kNoResponse,
-                                        "the record arrived but no valid response did within " +
-                                            std::to_string(response_wait_us / 1000) + " ms",
-                                        key));
+  if (now_us <= answerable_us + response_wait_us) return std::nullopt;
+  return std::make_pair(Reason::kNoResponse, "the record arrived but no valid response did within " +
+                                                 std::to_string(response_wait_us / 1000) + " ms");
+}
+
+Result<std::optional<Verdict>> VerifierSession::CloseOverdueEpoch(const SecretKey& key, uint64_t response_wait_us) {
+  VCP_RETURN_IF_ERROR(CheckWritable());
+  VCP_RETURN_IF_ERROR(CheckKey(key));
+  std::optional<std::pair<Reason, std::string>> overdue = Overdue(options_.clock->NowMicros(), response_wait_us);
+  if (!overdue) return std::optional<Verdict>();
+  VCP_ASSIGN_OR_RETURN(Verdict v, Close(*OpenEpoch(), overdue->first, std::move(overdue->second), key));
   return std::optional<Verdict>(std::move(v));
 }
 
+Result<std::optional<Verdict>> VerifierSession::CloseOverdueEpoch(const SecretKey& key) {
+  return CloseOverdueEpoch(key, options_.response_wait_us);
+}
+
+std::optional<Verdict> VerifierSession::OverdueVerdict(uint64_t now_us, uint64_t response_wait_us) const {
+  const std::optional<std::pair<Reason, std::string>> overdue = Overdue(now_us, response_wait_us);
+  if (!overdue) return std::nullopt;
+  return Unsigned(*OpenEpoch(), overdue->first, overdue->second);
+}
+
 Result<Verdict> VerifierSession::VoidEpoch(Reason void_reason, std::string detail, const SecretKey& key) {
+  VCP_RETURN_IF_ERROR(CheckWritable());
   VCP_RETURN_IF_ERROR(CheckKey(key));
   if (OutcomeOf(void_reason) != VerdictOutcome::kVoid) {
     return Status::InvalidArgument("reason " + std::string(ReasonName(void_reason)) +
@@ -771,6 +896,7 @@ Result<Challenge> VerifierSession::IssueChallenge(VerifierEpoch& epoch, const Se
 
 Result<RecordOutcome> VerifierSession::ReceiveRecord(std::span<const uint8_t> record_bytes, const SecretKey& key) {
   const uint64_t arrival = options_.clock->NowMicros();
+  VCP_RETURN_IF_ERROR(CheckWritable());
   VCP_RETURN_IF_ERROR(CheckKey(key));
   VCP_RETURN_IF_ERROR(CheckKind(record_bytes, MessageType::kRecord));
   VerifierEpoch* open = OpenEpoch();
@@ -811,6 +937,7 @@ Result<RecordOutcome> VerifierSession::ReceiveRecord(std::span<const uint8_t> re
 
 Result<ResponseOutcome> VerifierSession::ReceiveResponse(std::span<const uint8_t> response_bytes,
                                                          const SecretKey& key) {
+  VCP_RETURN_IF_ERROR(CheckWritable());
   VCP_RETURN_IF_ERROR(CheckKey(key));
   VCP_RETURN_IF_ERROR(CheckKind(response_bytes, MessageType::kResponse));
   ResponseOutcome outcome;
@@ -874,6 +1001,11 @@ LeaseReport VerifierSession::Report(uint64_t now_us, double confidence) const {
   for (const VerifierEpoch& epoch : epochs_) {
     if (!epoch.verdict) continue;
     closed.push_back(ReportEpoch{*epoch.verdict, epoch.record ? epoch.record->devices : std::vector<DeviceEvidence>{}});
+  }
+  // An epoch that can no longer pass counts as what it will be closed as, so no report says all passed meanwhile.
+  if (std::optional<Verdict> overdue = OverdueVerdict(now_us, options_.response_wait_us)) {
+    const VerifierEpoch& open = *OpenEpoch();
+    closed.push_back(ReportEpoch{*overdue, open.record ? open.record->devices : std::vector<DeviceEvidence>{}});
   }
   return SummarizeLease(lease_, closed, now_us, confidence);
 }

@@ -530,7 +530,12 @@ std::vector<uint8_t> Serialize(const Challenge& m) { return SerializeMessage(m);
 std::vector<uint8_t> Serialize(const EpochResponse& m) { return SerializeMessage(m); }
 std::vector<uint8_t> Serialize(const Verdict& m) { return SerializeMessage(m); }
 
-Result<Lease> ParseLease(std::span<const uint8_t> bytes) { return ParseMessage<Lease>(bytes); }
+Result<Lease> ParseLease(std::span<const uint8_t> bytes) {
+  VCP_ASSIGN_OR_RETURN(Lease lease, ParseMessage<Lease>(bytes));
+  // A lease whose times could wrap a sum is not a lease (section 5.2); the message is ValidateLeaseTimes' own.
+  if (Status s = ValidateLeaseTimes(lease); !s.ok()) return Status::Corrupt(std::string(s.message()));
+  return lease;
+}
 Result<LeaseAcceptance> ParseLeaseAcceptance(std::span<const uint8_t> bytes) {
   return ParseMessage<LeaseAcceptance>(bytes);
 }

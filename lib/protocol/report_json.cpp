@@ -45,6 +45,11 @@ json ReportJson(const Lease& lease, const LeaseReport& r, const std::vector<Verd
   json epochs = json::array();
   for (size_t i = 0; i < verdicts.size(); ++i) {
     json e = VerdictJson(lease, verdicts[i]);
+    // VerifierSession::OverdueVerdict: counted as what it will be closed as, and not signed yet.
+    if (verdicts[i].verifier_signature == Signature{}) {
+      e["overdue"] = true;
+      e["signed"] = false;
+    }
     // The report's line for this epoch: the devices its record named, and whether they changed.
     for (const EpochLine& line : r.epoch_lines) {
       if (line.epoch != verdicts[i].epoch) continue;

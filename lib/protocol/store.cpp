@@ -98,7 +98,80 @@ std::vector<uint8_t> EncodeLogFrame(uint8_t type, std::span<const uint8_t> paylo
   return w.Take();
 }
 
+namespace {
+
+// A file shorter than the 8-byte header whose bytes are a header's first bytes (or none): what a crash while the
+// header was being written could leave (the header is written atomically, so in practice only an empty file).
+bool IsHeaderPrefix(std::span<const uint8_t> bytes) {
+  if (bytes.size() >= kLogHeaderBytes) return false;
+  for (StoreRole role : {StoreRole::kProvider, StoreRole::kVerifier}) {
+    const std::vector<uint8_t> header = EncodeLogHeader(role);
+    if (std::equal(bytes.begin(), bytes.end(), header.begin())) return true;
+  }
+  return false;
+}
+
+constexpr uint64_t kSectorBytes = 512;
+
+// The damaged frame at `offset` (TryFrame said `why`) with no intact frame after it: an empty string when it is a
+// torn tail, otherwise why a crash cannot explain it (vcp/store.h, docs/PROTOCOL.md 11.1). A torn append wrote a
+// prefix of the frame, and the file system may show the blocks it never wrote as zeros: from the frame's start or
+// from a sector boundary inside it, to the end of the file.
+std::string WhyAltered(std::span<const uint8_t> bytes, uint64_t offset, const std::string& why) {
+  const uint8_t* p = bytes.data() + offset;
+  const uint64_t n = bytes.size() - offset;
+  uint64_t nonzero = n;  // the bytes before the trailing run of zeros
+  while (nonzero > 0 && p[nonzero - 1] == 0) --nonzero;
+  // Where the unwritten part may begin: the frame's start, or the first sector boundary at or after the last
+  // non-zero byte (an earlier zero inside a written sector is data).
+  const uint64_t unwritten =
+      nonzero == 0 ? 0 : std::min(n, (offset + nonzero + kSectorBytes - 1) / kSectorBytes * kSectorBytes - offset);
+  // The written part must be the start of a frame.
+  for (uint64_t i = 0; i < std::min<uint64_t>(4, unwritten); ++i) {
+    if (p[i] != static_cast<uint8_t>(kFrameMagic[i])) return "it does not start with the frame magic \"VCPF\"";
+  }
+  if (unwritten < 8) return std::string();  // not even the length was written
+  const uint32_t length = LoadLe32(std::span<const uint8_t, 4>(p + 4, 4));
+  if (length > kMaxLogPayloadBytes) {
+    return "it declares " + std::to_string(length) + " payload bytes, more than any log frame holds (" +
+           std::to_string(kMaxLogPayloadBytes) + ")";
+  }
+  const uint64_t frame = kFrameOverhead + uint64_t{length};
+  if (unwritten < std::min(n, frame)) return std::string();  // zeros from inside the frame to the end
+  if (n < frame) {
+    // Cut short by its own length field. A complete frame of another length whose checksum verifies means the
+    // length field was changed, not that the append stopped.
+    if (n >= kFrameOverhead && n - kFrameOverhead <= kMaxLogPayloadBytes) {
+      const uint32_t present = static_cast<uint32_t>(n - kFrameOverhead);
+      const Hash32 sum = FrameChecksum(present, p[8], std::span<const uint8_t>(p + kFrameFixedBytes, present));
+      if (std::memcmp(sum.data(), p + kFrameFixedBytes + present, kHashBytes) == 0) {
+        return "its length field says " + std::to_string(length) + " payload bytes but a complete frame of " +
+               std::to_string(present) + " bytes, checksum intact, is there";
+      }
+    }
+    return std::string();
+  }
+  // Every byte of the frame is present and was written.
+  std::string altered = "the frame is complete (" + std::to_string(frame) + " bytes) but " + why;
+  if (n > frame) altered += ", and " + std::to_string(n - frame) + " bytes follow it";
+  return altered;
+}
+
+}  // namespace
+
 Result<LogScan> ScanLog(std::span<const uint8_t> bytes) {
+  LogScan scan;
+  if (IsHeaderPrefix(bytes)) {
+    // A crash while the store was being created: no header, so no entry.
+    if (bytes.size() > 5) scan.role = static_cast<StoreRole>(bytes[5]);  // "VCPG", version, role
+    scan.recovery.no_header = true;
+    scan.recovery.torn_tail = !bytes.empty();
+    scan.recovery.dropped_bytes = bytes.size();
+    scan.recovery.note = "the log is " + std::to_string(bytes.size()) +
+                         " bytes, shorter than its 8-byte header: the store was being created when its process "
+                         "stopped, and it holds no entry";
+    return scan;
+  }
   ByteReader header(bytes, "store log header");
   uint8_t version = 0, role = 0;
   uint16_t reserved = 0;
@@ -116,7 +189,6 @@ Result<LogScan> ScanLog(std::span<const uint8_t> bytes) {
     return Status::Corrupt("store log: header role byte " + std::to_string(role) +
                            " is unknown; allowed: 1 (provider), 2 (verifier)");
   }
-  LogScan scan;
   scan.role = static_cast<StoreRole>(role);
   uint64_t offset = kLogHeaderBytes;
   while (offset < bytes.size()) {
@@ -128,6 +200,8 @@ Result<LogScan> ScanLog(std::span<const uint8_t> bytes) {
       offset = next;
       continue;
     }
+    const std::string restore = "; a crash cannot cause this, so the log was altered after it was written: nothing "
+                                "was changed; restore the store directory from a backup (docs/PROTOCOL.md 11.1)";
     // Damage. A crash can only tear the last append, so an intact frame anywhere after it means corruption.
     for (uint64_t p = offset + 1; p + kFrameOverhead <= bytes.size(); ++p) {
       if (std::memcmp(bytes.data() + p, kFrameMagic.data(), 4) != 0) continue;
@@ -135,16 +209,22 @@ Result<LogScan> ScanLog(std::span<const uint8_t> bytes) {
       uint64_t later_next = 0;
       if (TryFrame(bytes, p, later, later_next).empty()) {
         return Status::Corrupt("store log: the frame at offset " + std::to_string(offset) + " is damaged (" + why +
-                               ") but an intact frame follows at offset " + std::to_string(p) +
-                               "; a crash cannot cause this, so the log was altered: restore it from a backup");
+                               ") but an intact frame follows at offset " + std::to_string(p) + restore);
       }
+    }
+    // The last frame: torn (an unfinished append, never acknowledged) or altered (never cut: it may be a verdict).
+    const std::string altered = WhyAltered(bytes, offset, why);
+    if (!altered.empty()) {
+      return Status::Corrupt("store log: the last frame, at offset " + std::to_string(offset) + " after " +
+                             std::to_string(scan.entries.size()) + " intact entries, is damaged: " + altered +
+                             restore);
     }
     scan.recovery.torn_tail = true;
     scan.recovery.dropped_bytes = bytes.size() - offset;
     scan.recovery.note = "torn tail at offset " + std::to_string(offset) + " (" + why +
                          "): " + std::to_string(scan.recovery.dropped_bytes) +
-                         " bytes of an unfinished append dropped; " + std::to_string(scan.entries.size()) +
-                         " intact entries kept";
+                         " bytes of an unfinished append, never acknowledged; " +
+                         std::to_string(scan.entries.size()) + " intact entries kept";
     break;
   }
   scan.recovery.kept_bytes = offset;
@@ -160,17 +240,29 @@ Result<AppendLog> AppendLog::Create(const std::filesystem::path& path, StoreRole
 }
 
 Result<AppendLog> AppendLog::Open(const std::filesystem::path& path, StoreRole role) {
+  return Load(path, role, /*for_writing=*/true);
+}
+
+Result<AppendLog> AppendLog::OpenForReading(const std::filesystem::path& path, StoreRole role) {
+  return Load(path, role, /*for_writing=*/false);
+}
+
+Result<AppendLog> AppendLog::Load(const std::filesystem::path& path, StoreRole role, bool for_writing) {
   VCP_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path, kMaxLogBytes));
   Result<LogScan> scanned = ScanLog(bytes);
   if (!scanned.ok()) return scanned.status().WithContext(path.string());
   LogScan& scan = *scanned;
-  if (scan.role != role) {
+  if (!scan.recovery.no_header && scan.role != role) {
     return Status::InvalidArgument(path.string() + " is a " + std::string(RoleName(scan.role)) + " log; expected a " +
                                    std::string(RoleName(role)) + " log");
   }
-  if (scan.recovery.torn_tail) VCP_RETURN_IF_ERROR(Truncate(path, scan.recovery.kept_bytes));
+  // Only the writer repairs, and never a file without a header (the sessions replace such a store whole).
+  if (for_writing && scan.recovery.torn_tail && !scan.recovery.no_header) {
+    VCP_RETURN_IF_ERROR(Truncate(path, scan.recovery.kept_bytes));
+  }
   AppendLog log;
   log.path_ = path;
+  log.read_only_ = !for_writing;
   log.entries_ = std::move(scan.entries);
   log.recovery_ = std::move(scan.recovery);
   log.size_ = log.recovery_.kept_bytes;
@@ -178,6 +270,17 @@ Result<AppendLog> AppendLog::Open(const std::filesystem::path& path, StoreRole r
 }
 
 Status AppendLog::Append(uint8_t type, std::span<const uint8_t> payload) {
+  if (read_only_) {
+    return Status::InvalidArgument(path_.string() + " was opened for reading; only the store's lock holder appends");
+  }
+  if (recovery_.no_header) {
+    return Status::InvalidArgument(path_.string() + " has no header (a crash while it was created); create the "
+                                                    "store again");
+  }
+  if (payload.size() > kMaxLogPayloadBytes) {
+    return Status::InvalidArgument("a log entry of " + std::to_string(payload.size()) + " bytes is too large; allowed: " +
+                                   "up to " + std::to_string(kMaxLogPayloadBytes));
+  }
   if (broken_) {
     return Status::IoError(path_.string() + ": an earlier append failed; reopen the store to recover its log");
   }

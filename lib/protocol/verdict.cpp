@@ -109,6 +109,13 @@ std::string Sci(double x) {
   return buf;
 }
 
+// Three significant digits: a share or an expected count near the boundary of one audit must not print as 1.
+std::string Sig3(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", x);
+  return buf;
+}
+
 std::string AvailabilityExplanation(const LeaseReport& r) {
   const ScheduleCounts& s = r.scheduled;
   const std::string conf = Percent(r.confidence);
@@ -230,6 +237,43 @@ LeasePlan PlanLease(const Lease& lease, double audit_share, double confidence) {
                      "bound at " + Percent(confidence) + " confidence reaches only " + Percent(plan.perfect_bound) +
                      "; a larger share or shorter epochs raise it";
   return plan;
+}
+
+double MinAuditShare(const Lease& lease) {
+  const uint64_t length = lease.end_us > lease.start_us ? lease.end_us - lease.start_us : 0;
+  return length == 0 ? INFINITY : double(EpochDeadlineUs(lease)) / double(length);
+}
+
+Status ValidateAuditShare(const Lease& lease, double audit_share) {
+  if (!(audit_share > 0 && audit_share <= 1)) {
+    return Status::InvalidArgument("audit share " + Sig3(audit_share) +
+                                   " is out of range; allowed: above 0, up to 1 (the fraction of lease time spent "
+                                   "in scheduled epochs)");
+  }
+  const uint64_t length = lease.end_us > lease.start_us ? lease.end_us - lease.start_us : 0;
+  const uint64_t deadline = EpochDeadlineUs(lease);
+  // Both below 2^53 for a valid lease, so the doubles are exact and the one rounding is the product's.
+  if (audit_share * double(length) >= double(deadline)) return Status::Ok();
+  const double min_share = MinAuditShare(lease);
+  const std::string gives = "audit share " + Sig3(audit_share) + " gives " + Sig3(audit_share * double(length) /
+                            double(deadline)) + " expected scheduled epochs over the " + std::to_string(length) +
+                            " us lease (epochs of the " + std::to_string(deadline) + " us deadline)";
+  if (min_share > 1) {
+    return Status::InvalidArgument(gives + "; the lease is shorter than one epoch deadline, so no share gives one: "
+                                   "lengthen the lease or shorten the deadline (fewer rounds, a higher rate)");
+  }
+  // Printed rounded up, so that the share printed is itself valid.
+  int digits = 3;
+  double shown = 1;
+  for (; digits <= 17; ++digits) {
+    const double scale = std::pow(10.0, digits - 1 - std::floor(std::log10(min_share)));
+    shown = std::min(1.0, std::ceil(min_share * scale) / scale);
+    if (shown * double(length) >= double(deadline)) break;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, shown);
+  return Status::InvalidArgument(gives + "; at least one is needed, or the lease has no audit at all: the smallest "
+                                 "share that gives one is " + std::string(buf) + " (deadline / lease length)");
 }
 
 namespace {

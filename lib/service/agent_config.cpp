@@ -132,7 +132,11 @@ std::string AllowedKeys() {
 
 Result<AgentOptions> LoadAgentConfig(const fs::path& file) {
   VCP_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(file, kMaxConfigBytes));
-  const json config = json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
+  return ParseAgentConfig(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), file);
+}
+
+Result<AgentOptions> ParseAgentConfig(std::string_view text, const fs::path& file) {
+  const json config = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (config.is_discarded()) {
     return Status::Corrupt("agent config " + file.string() + " is not valid JSON; it must be one JSON object");
   }

@@ -33,6 +33,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <regex>
 #include <sstream>
@@ -99,13 +100,8 @@ bool WantsJson(std::string_view accept) {
 }
 
 HttpRequest ToRequest(const httplib::Request& req) {
-  HttpRequest request;
-  request.method = req.method;
-  request.path = req.path;
-  request.content_type = MediaType(req.get_header_value("Content-Type"));
-  request.wants_json = WantsJson(req.get_header_value("Accept"));
-  request.remote_addr = req.remote_addr;
-  return request;
+  return MakeHttpRequest(req.method, req.path, req.get_header_value("Content-Type"), req.get_header_value("Accept"),
+                         {}, req.remote_addr);
 }
 
 void WriteResponse(const HttpResponse& response, httplib::Response& res) {
@@ -171,13 +167,67 @@ Status CheckTlsFiles(const std::string& cert_file, const std::string& key_file) 
   return Status::Ok();
 }
 
-struct CompiledRoute {
-  std::string method;
-  std::regex pattern;
-  HttpHandler handler;
-};
+// The servers of this process by port, for HttpServer::HandleLocal.
+std::mutex g_local_mu;
+std::map<uint16_t, std::shared_ptr<const Router>> g_local_servers;
 
 }  // namespace
+
+HttpRequest MakeHttpRequest(std::string method, std::string path, std::string_view content_type_header,
+                            std::string_view accept_header, std::string body, std::string remote_addr) {
+  HttpRequest request;
+  request.method = std::move(method);
+  request.path = std::move(path);
+  request.content_type = MediaType(content_type_header);
+  request.wants_json = WantsJson(accept_header);
+  request.body = std::move(body);
+  request.remote_addr = std::move(remote_addr);
+  return request;
+}
+
+Result<Router> Router::Compile(std::vector<Route> routes) {
+  Router router;
+  for (Route& route : routes) {
+    try {
+      router.routes_.push_back({route.method, std::regex(route.pattern), std::move(route.handler)});
+    } catch (const std::regex_error& e) {
+      return Status::InvalidArgument("route pattern '" + route.pattern + "' is not a valid regex: " + e.what());
+    }
+  }
+  return router;
+}
+
+HttpResponse Router::Dispatch(HttpRequest request) const {
+  const std::string& method = request.method == "HEAD" ? std::string("GET") : request.method;
+  std::string allowed;
+  for (const Compiled& route : routes_) {
+    std::smatch match;
+    if (!std::regex_match(request.path, match, route.pattern)) continue;
+    if (route.method != method) {
+      allowed += (allowed.empty() ? "" : ", ") + route.method;
+      continue;
+    }
+    for (size_t i = 1; i < match.size(); ++i) request.captures.push_back(match[i].str());
+    try {
+      return route.handler(request);
+    } catch (const std::exception& e) {
+      return ErrorResponse(500, Status::Internal("the handler of " + request.method + " " + request.path +
+                                                 " failed: " + e.what()));
+    } catch (...) {
+      return ErrorResponse(500, Status::Internal("the handler of " + request.method + " " + request.path +
+                                                 " failed with a non-standard exception"));
+    }
+  }
+  if (!allowed.empty()) {
+    HttpResponse response = ErrorResponse(405, Status::InvalidArgument("method " + request.method +
+                                                                       " is not allowed on " + request.path +
+                                                                       ": allowed: " + allowed));
+    response.headers.emplace_back("Allow", allowed);
+    return response;
+  }
+  return ErrorResponse(404, Status::InvalidArgument("no such endpoint: " + request.method + " " + request.path +
+                                                    " (docs/API.md lists the endpoints)"));
+}
 
 int HttpStatusFor(const Status& status) {
   switch (status.code()) {
@@ -267,7 +317,7 @@ Result<HostPort> ParseHostPort(std::string_view text) {
 
 struct HttpServer::Impl {
   HttpServerOptions options;
-  std::vector<CompiledRoute> routes;
+  std::shared_ptr<const Router> router;
   std::unique_ptr<httplib::Server> server;
   std::thread thread;
   std::atomic<bool> listen_returned{false};
@@ -335,39 +385,7 @@ struct HttpServer::Impl {
         return;
       }
     }
-    WriteResponse(Match(request), res);
-  }
-
-  HttpResponse Match(HttpRequest& request) const {
-    const std::string& method = request.method == "HEAD" ? std::string("GET") : request.method;
-    std::string allowed;
-    for (const CompiledRoute& route : routes) {
-      std::smatch match;
-      if (!std::regex_match(request.path, match, route.pattern)) continue;
-      if (route.method != method) {
-        allowed += (allowed.empty() ? "" : ", ") + route.method;
-        continue;
-      }
-      for (size_t i = 1; i < match.size(); ++i) request.captures.push_back(match[i].str());
-      try {
-        return route.handler(request);
-      } catch (const std::exception& e) {
-        return ErrorResponse(500, Status::Internal("the handler of " + request.method + " " + request.path +
-                                                   " failed: " + e.what()));
-      } catch (...) {
-        return ErrorResponse(500, Status::Internal("the handler of " + request.method + " " + request.path +
-                                                   " failed with a non-standard exception"));
-      }
-    }
-    if (!allowed.empty()) {
-      HttpResponse response = ErrorResponse(405, Status::InvalidArgument("method " + request.method +
-                                                                         " is not allowed on " + request.path +
-                                                                         ": allowed: " + allowed));
-      response.headers.emplace_back("Allow", allowed);
-      return response;
-    }
-    return ErrorResponse(404, Status::InvalidArgument("no such endpoint: " + request.method + " " + request.path +
-                                                      " (docs/API.md lists the endpoints)"));
+    WriteResponse(router->Dispatch(std::move(request)), res);
   }
 
   // Gives errors that httplib made itself (bad request line, header too long, ...) the JSON error body.
@@ -421,6 +439,11 @@ void HttpServer::Stop() {
   std::lock_guard<std::mutex> lock(impl_->stop_mu);
   if (impl_->stopped) return;
   impl_->stopped = true;
+  {
+    std::lock_guard<std::mutex> local(g_local_mu);
+    const auto found = g_local_servers.find(impl_->port);
+    if (found != g_local_servers.end() && found->second == impl_->router) g_local_servers.erase(found);
+  }
   impl_->server->stop();  // closes the listening socket; listen_after_bind then drains the task queue
   impl_->thread.join();
 }
@@ -443,13 +466,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
   }
 
   auto impl = std::make_unique<Impl>();
-  for (Route& route : routes) {
-    try {
-      impl->routes.push_back({route.method, std::regex(route.pattern), std::move(route.handler)});
-    } catch (const std::regex_error& e) {
-      return Status::InvalidArgument("route pattern '" + route.pattern + "' is not a valid regex: " + e.what());
-    }
-  }
+  VCP_ASSIGN_OR_RETURN(Router router, Router::Compile(std::move(routes)));
+  impl->router = std::make_shared<const Router>(std::move(router));
   if (tls) {
     VCP_RETURN_IF_ERROR(CheckTlsFiles(options.tls_cert_file, options.tls_key_file));
     impl->server = std::make_unique<httplib::SSLServer>(options.tls_cert_file.c_str(), options.tls_key_file.c_str());
@@ -518,7 +536,27 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
   });
   // Stop() only stops a running server: wait until the accept loop runs (or has already given up).
   while (!server.is_running() && !self->listen_returned) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  {
+    std::lock_guard<std::mutex> local(g_local_mu);
+    g_local_servers[impl->port] = impl->router;
+  }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpResponse HttpServer::Handle(HttpRequest request) const { return impl_->router->Dispatch(std::move(request)); }
+
+Result<HttpResponse> HttpServer::HandleLocal(uint16_t port, HttpRequest request) {
+  std::shared_ptr<const Router> router;
+  {
+    std::lock_guard<std::mutex> local(g_local_mu);
+    const auto found = g_local_servers.find(port);
+    if (found != g_local_servers.end()) router = found->second;
+  }
+  if (!router) {
+    return Status::Unavailable("no HTTP server of this process listens on port " + std::to_string(port) +
+                               "; HandleLocal reaches only servers started here and not yet stopped");
+  }
+  return router->Dispatch(std::move(request));
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -74,11 +75,35 @@ struct HostPort {
 };
 Result<HostPort> ParseHostPort(std::string_view text);
 
+// The request as the routes see it, from the request line's method and path (without the query string: no route
+// reads one) and the raw Content-Type and Accept headers: what the server builds for every request it routes, and
+// what an in-process caller (tests, the fuzz targets) builds for HttpServer::Handle.
+HttpRequest MakeHttpRequest(std::string method, std::string path, std::string_view content_type_header,
+                            std::string_view accept_header, std::string body, std::string remote_addr);
+
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 struct Route {
   std::string method;
   std::string pattern;  // std::regex that must match the whole path; its groups become HttpRequest::captures
   HttpHandler handler;
+};
+
+// The routing every server does, in one place: the first route whose pattern matches the whole path and whose
+// method matches (HEAD is routed as GET) is called; a path that matches only with other methods is answered 405
+// with an Allow header, an unknown path 404, a handler that throws 500, each with the JSON error body.
+class Router {
+ public:
+  // kInvalidArgument naming a pattern that is not a valid std::regex.
+  static Result<Router> Compile(std::vector<Route> routes);
+  HttpResponse Dispatch(HttpRequest request) const;
+
+ private:
+  struct Compiled {
+    std::string method;
+    std::regex pattern;
+    HttpHandler handler;
+  };
+  std::vector<Compiled> routes_;
 };
 
 struct HttpServerOptions {
@@ -104,6 +129,13 @@ class HttpServer {
   static Result<std::unique_ptr<HttpServer>> Start(HttpServerOptions options, std::vector<Route> routes);
   uint16_t port() const;
   bool tls() const;
+  // The server's routing without the network: what a request gets once its headers and body passed the limits
+  // above (the body size, Content-Length, Content-Encoding and connection checks are not repeated here).
+  HttpResponse Handle(HttpRequest request) const;
+  // The same for the server of this process listening on `port` (an Agent or VerifierService started here, found
+  // by its port()), so tests and fuzz targets drive a real service's handlers in-process; kUnavailable when no
+  // such server runs. The server must not be stopped while the call runs.
+  static Result<HttpResponse> HandleLocal(uint16_t port, HttpRequest request);
   // Stop accepting, wait for handlers in flight; idempotent; the destructor calls it. Not from a handler (it
   // waits for that handler).
   void Stop();

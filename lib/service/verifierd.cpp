@@ -307,6 +307,8 @@ VerifierOptions VerifierService::Impl::SessionOptions(const ReceiptClock& clock)
   v.clock = &clock;
   v.beacon = beacon ? &*beacon : nullptr;
   v.threads = 1;  // the pool's workers are the parallelism
+  // The report's provisional count of an overdue epoch uses the same wait the runner closes it with.
+  v.response_wait_us = uint64_t{options.response_wait_ms} * 1000;
   return v;
 }
 
@@ -1006,8 +1008,13 @@ HttpResponse VerifierService::Impl::HandleReport(const HttpRequest& request) {
   LeaseState* s = Find(*id);
   if (s == nullptr) return Error(404, Status::InvalidArgument("no lease " + ToHex(*id) + " in this verifierd"));
   std::unique_lock<std::mutex> lock(s->mu);
-  const LeaseReport report = s->session->Report(options.clock->NowMicros(), options.confidence);
-  const std::vector<Verdict> verdicts = s->session->verdicts();
+  const uint64_t now = options.clock->NowMicros();
+  const LeaseReport report = s->session->Report(now, options.confidence);
+  std::vector<Verdict> verdicts = s->session->verdicts();
+  // Report() counts an overdue open epoch as what the runner will sign at its next tick; list it too, marked unsigned
+  // by ReportJson, so the counts and the rows agree.
+  const std::optional<Verdict> overdue = s->session->OverdueVerdict(now, s->session->options().response_wait_us);
+  if (overdue) verdicts.push_back(*overdue);
   json j = ReportJson(s->session->lease(), report, verdicts);
   j["state"] = s->ended ? "ended" : "active";
   j["accepted"] = s->session->accepted();

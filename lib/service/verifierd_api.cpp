@@ -120,19 +120,21 @@ Result<LeaseRequest> ParseLeaseRequestJson(const json& body) {
       VCP_ASSIGN_OR_RETURN(const uint64_t n, WholeNumber(v, key, key == "rounds" ? 1 : 0, 4294967295.0));
       (key == "rounds" ? r.rounds : r.samples) = static_cast<uint32_t>(n);
     } else if (key == "rate_per_device") {
-      VCP_ASSIGN_OR_RETURN(const double rate, Number(v, key, 1, 1.8e19));
+      // Below 2^63, so that llround converts in range (the CLI's --rate takes the same 9e18).
+      VCP_ASSIGN_OR_RETURN(const double rate, Number(v, key, 1, 9e18));
       r.claimed_ops_per_second_per_device = static_cast<uint64_t>(std::llround(rate));
     } else if (key == "slack") {
       VCP_ASSIGN_OR_RETURN(const double slack, Number(v, key, 0, 4000));
       r.slack_ppm = static_cast<uint32_t>(std::llround(slack * 1e6));
     } else if (key == "allowance_ms") {
-      VCP_ASSIGN_OR_RETURN(const double ms, Number(v, key, 0, 1e12));
+      // At most the longest epoch deadline (docs/PROTOCOL.md section 5.2), so the product stays in range.
+      VCP_ASSIGN_OR_RETURN(const double ms, Number(v, key, 0, double(kMaxDeadlineUs) / 1000));
       r.network_allowance_us = static_cast<uint64_t>(std::llround(ms * 1000));
     } else if (key == "duration_s") {
       VCP_ASSIGN_OR_RETURN(const double s, Number(v, key, 1e-3, 3.6e9));
       r.duration_us = static_cast<uint64_t>(std::llround(s * 1e6));
     } else if (key == "start_us") {
-      VCP_ASSIGN_OR_RETURN(r.start_us, WholeNumber(v, key, 0, 1.8e19));
+      VCP_ASSIGN_OR_RETURN(r.start_us, WholeNumber(v, key, 0, double(kMaxTimeUs)));
     } else if (key == "audit_share") {
       VCP_ASSIGN_OR_RETURN(r.audit_share, Number(v, key, 0, 1));
     } else {

@@ -29,7 +29,11 @@ Result<VerifierServiceOptions> LoadVerifierServiceConfig(const std::filesystem::
   if (!in) return Status::IoError("cannot read the verifierd config " + file.string());
   std::stringstream text;
   text << in.rdbuf();
-  const json j = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  return ParseVerifierServiceConfig(text.str(), file);
+}
+
+Result<VerifierServiceOptions> ParseVerifierServiceConfig(std::string_view text, const std::filesystem::path& file) {
+  const json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::Corrupt(file.string() + " is not valid JSON");
   if (!j.is_object()) {
     return Status::InvalidArgument(file.string() + " must hold one JSON object; allowed keys: " + kConfigKeys);

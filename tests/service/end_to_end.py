@@ -464,8 +464,17 @@ def add_lease(ctx, vd, agent, seconds=300):
     return lease
 
 
-def report(vd, lease):
-    return vd.get_json("/v1/leases/%s/report" % lease)
+def report(vd, lease, settle_s=10.0):
+    """The lease's report once every verdict in it is signed. An overdue epoch is listed unsigned (and counted) as
+    what the runner would sign now; a record or a network event still in flight can change that, so the checks
+    below look at settled reports. After settle_s the last report is returned as it is."""
+    end = time.monotonic() + settle_s
+    while True:
+        rep = vd.get_json("/v1/leases/%s/report" % lease)
+        unsigned = [v for v in rep.get("epoch_verdicts", []) if v.get("signed") is False] if isinstance(rep, dict) else []
+        if not unsigned or time.monotonic() >= end:
+            return rep
+        time.sleep(0.1)
 
 
 def verdict_list(rep):
@@ -1029,13 +1038,15 @@ def scenario_bad_requests(ctx):
     vd = start_verifierd(ctx, tls=True, key_dir=uk_dir)
     p = ctx.vcp_run(["verifierd", "lease", "add"] + api_args(vd) + [
         "--agent", agent.url, "--provider-key", agent.provider_key, "--m", 64, "--n", 64, "--k", 64, "--rounds", 2,
-        "--rate", RATE, "--slack", "1.0", "--seconds", 60, "--audit-share", 0.005], codes=None)
+        "--rate", RATE, "--slack", "1.0", "--seconds", 600, "--audit-share", 0.005], codes=None)
     out = (p.stdout + p.stderr).decode(errors="replace").strip()
     ctx.check(p.returncode != 0 and "authorized" in out, "verifierd lease add with a key the agent refuses fails",
               "exit %d: %s" % (p.returncode, out[:200]))
     good = {"agent_url": agent.url, "provider_key": agent.provider_key, "workload": {"kind": "int8", "m": 64,
-            "n": 64, "k": 64, "tile": 32}, "rounds": 2, "rate_per_device": RATE, "slack": 1.0, "duration_s": 60,
+            "n": 64, "k": 64, "tile": 32}, "rounds": 2, "rate_per_device": RATE, "slack": 1.0, "duration_s": 600,
             "audit_share": 0.005}
+    # 600 s: the 1.5 s deadline at a share of 0.005 expects 2 scheduled epochs (a share giving less than one is
+    # refused: docs/PROTOCOL.md section 10.3).
 
     def vd_post(body):
         return request("POST", vd.url + "/v1/leases", body=body, content_type="application/json",
@@ -1051,6 +1062,12 @@ def scenario_bad_requests(ctx):
                         vd_post(json.dumps(dict(good, audit_share=0.0051)).encode()), (422,))
     ctx.check("at most 0.005" in body["error"], "verifierd: the 422 names the largest share allowed",
               body["error"][:160])
+    # The same share over 60 s expects 0.2 scheduled epochs, a lease with no audit at all: refused with the
+    # smallest share that gives one (1.5 s / 60 s = 0.025).
+    body = expect_error(ctx, "verifierd: an audit share giving under one audit over the lease -> 422",
+                        vd_post(json.dumps(dict(good, duration_s=60)).encode()), (422,))
+    ctx.check("smallest share that gives one is 0.025" in body["error"],
+              "verifierd: the 422 names the smallest share that gives one audit", body["error"][:200])
     # verifierd creates a lease before offering it (the offer is evidence too): a refused one must end unaccepted.
     listed = [(x.get("accepted"), x.get("state")) for x in vd.get_json("/v1/leases").get("leases", [])]
     ctx.check(listed and all(x == (False, "ended") for x in listed), "verifierd: refused leases ended, unaccepted",

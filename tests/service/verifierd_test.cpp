@@ -308,7 +308,9 @@ TEST_F(VerifierdTest, RestartAfterCrashResumesOpenEpochs) {
       terms.claimed_ops_per_second_per_device = kEpochOps * 1000 / compute_ms;
       terms.slack_ppm = 1'000'000;
       terms.start_us = SystemClock().NowMicros();
-      terms.end_us = terms.start_us + 120'000'000;
+      // 20 minutes: an audit share of 0.01 then expects at least one scheduled epoch (1.2 for the 10 s deadline)
+      // while its audit times stay far apart, so only the on-demand epoch 0 runs before the checks.
+      terms.end_us = terms.start_us + 1'200'000'000;
       VCP_ASSIGN_OR_RETURN(auto log, db->CreateLeaseLog(agent_url, 0.01));
       VCP_ASSIGN_OR_RETURN(VerifierSession session, VerifierSession::Create(std::move(log), terms, key, 0.01));
       VCP_ASSIGN_OR_RETURN(service::AgentAnswer offer, agent->OfferLease(session.lease()));
