@@ -11,6 +11,7 @@
 
 #include "fileio.h"
 #include "fuzz_target.h"
+#include "seeded_random.h"
 #include "vcp/beacon.h"
 #include "vcp/bytes.h"
 #include "vcp/epoch.h"
@@ -104,21 +105,6 @@ class ScratchDirectory {
   std::filesystem::path path_;
 };
 
-// A deterministic stand-in for the OS CSPRNG: TaggedHash over a counter.
-RandomFill CountingRandom(uint64_t seed) {
-  auto counter = std::make_shared<uint64_t>(0);
-  return [seed, counter](std::span<uint8_t> out) {
-    for (size_t done = 0; done < out.size();) {
-      ByteWriter w;
-      w.U64(seed);
-      w.U64((*counter)++);
-      const Hash32 h = TaggedHash("vcp.fuzz.random", w.bytes());
-      const size_t n = std::min(out.size() - done, h.size());
-      std::copy_n(h.begin(), n, out.begin() + done);
-      done += n;
-    }
-  };
-}
 
 class FixedClock final : public Clock {
  public:
@@ -198,7 +184,7 @@ Golden BuildGolden() {
   FixedClock clock(kGoldenT0 + 1000);
   VerifierOptions voptions;
   voptions.clock = &clock;
-  voptions.random = CountingRandom(7);
+  voptions.random = testing::SeededRandom(7);
   voptions.threads = 1;
   auto owned_log = std::make_unique<MemoryLog>();
   const MemoryLog* vlog = owned_log.get();

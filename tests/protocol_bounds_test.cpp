@@ -197,7 +197,9 @@ TEST(BeaconRound, StrictlyAfterTheLatestOnTimeArrivalToTheMicrosecond) {
   for (const uint64_t start : {kT0 - kTinyDeadlineUs - 1, kT0 - kTinyDeadlineUs, kT0 - 1, kT0, kT0 + 1}) {
     const uint64_t round = BeaconRoundFor(lease, start);
     EXPECT_GT(Published(lease, round), start + kTinyDeadlineUs) << start;
-    if (round > 0) EXPECT_LE(Published(lease, round - 1), start + kTinyDeadlineUs) << start;
+    if (round > 0) {
+      EXPECT_LE(Published(lease, round - 1), start + kTinyDeadlineUs) << start;
+    }
   }
 }
 
@@ -355,6 +357,37 @@ TEST(SkipFraction, RoundingToNoTileIsRefusedWithTheSmallestThatSkipsOne) {
   EXPECT_EQ(64 - ComputedPositions(64, 0.0079), 1u);
   for (const double f : {-0.1, 1.5, std::nan(""), std::numeric_limits<double>::infinity()}) {
     EXPECT_EQ(CheckSkipFraction(64, f).code(), StatusCode::kInvalidArgument) << f;
+  }
+}
+
+}  // namespace
+}  // namespace vcp
+
+namespace vcp {
+namespace {
+
+// Issue 12 item 5: the "would have been caught" figure rests only on epochs whose sampled openings were checked.
+// A tiny reference: audited = passes + failures found in the samples; escape = (1 - s)^(k x audited).
+TEST(CaughtFigure, CountsOnlyEpochsWhoseSamplesWereChecked) {
+  const Lease lease = testing::TinyLease(LeaseMode::kInteractive);
+  const std::vector<std::pair<Reason, bool>> cases = {
+      {Reason::kPass, true},          {Reason::kTileMismatch, true}, {Reason::kBadProof, true},
+      {Reason::kMissed, false},       {Reason::kLate, false},        {Reason::kNoResponse, false},
+      {Reason::kVoidClock, false},    {Reason::kWrongSamples, true}, {Reason::kVoidVerifierDown, false},
+  };
+  std::vector<ReportEpoch> epochs;
+  uint64_t checked = 0;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    ReportEpoch e;
+    e.verdict.epoch = i;
+    e.verdict.reason = cases[i].first;
+    e.verdict.start_us = lease.start_us + i;
+    epochs.push_back(e);
+    checked += cases[i].second;
+    const LeaseReport report = SummarizeLease(lease, epochs, lease.start_us + 1000);
+    EXPECT_EQ(report.audited, checked) << "after " << ReasonName(cases[i].first);
+    const double escape = std::pow(0.9, double(lease.samples_per_epoch) * double(checked));
+    EXPECT_NEAR(report.escape_skip_10pct, escape, 1e-12 * escape) << "after " << ReasonName(cases[i].first);
   }
 }
 

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "seeded_random.h"
 #include "test_util.h"
 #include "vcp/beacon.h"
 #include "vcp/bytes.h"
@@ -42,21 +43,6 @@ class ManualClock final : public Clock {
   uint64_t now_;
 };
 
-// Deterministic stand-in for the OS CSPRNG: TaggedHash over (seed, counter).
-inline RandomFill SeededRandom(uint64_t seed) {
-  auto counter = std::make_shared<uint64_t>(0);
-  return [seed, counter](std::span<uint8_t> out) {
-    for (size_t done = 0; done < out.size();) {
-      ByteWriter w;
-      w.U64(seed);
-      w.U64((*counter)++);
-      const Hash32 h = TaggedHash("vcp.test.random", w.bytes());
-      const size_t n = std::min(out.size() - done, h.size());
-      std::copy_n(h.begin(), n, out.begin() + done);
-      done += n;
-    }
-  };
-}
 
 inline Hash32 TestHash(std::string_view label, uint64_t i = 0) {
   ByteWriter w;
