@@ -906,6 +906,12 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
       {"POST", lease + "/challenges", bind(&Impl::PostChallenge)},
       {"GET", lease + "/epochs/([0-9]{1,20})/response", bind(&Impl::BeaconResponse)},
   };
+  // Counted before the server starts: from then on handlers may add leases (under leases_mu).
+  size_t resumed_leases = 0;
+  {
+    std::lock_guard<std::mutex> lock(m.leases_mu);
+    resumed_leases = m.leases.size();
+  }
   VCP_ASSIGN_OR_RETURN(m.server, service::HttpServer::Start(std::move(http), std::move(routes)));
 
   json device_names = json::array();
@@ -920,7 +926,7 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
                {"tls", m.server->tls()},
                {"backend", m.devices.empty() ? "" : m.devices.front().backend},
                {"devices", device_names},
-               {"leases", m.leases.size()},
+               {"leases", resumed_leases},
                {"authorized_keys", m.authorized.keys().size()},
                {"provider_key", ToHex(m.key.public_key())},
                {"state_dir", options.state_dir.string()}});
