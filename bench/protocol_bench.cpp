@@ -137,7 +137,8 @@ const BenchEpoch& Epoch(uint32_t n, uint32_t samples) {
   return *slot;
 }
 
-// One core: the verifier's whole check of one epoch's response.
+// The verifier's whole check of one epoch's response, on `threads` cores (args n, k, threads; wall time, so the
+// scaling with cores shows).
 void BM_VerifyEpoch(benchmark::State& state) {
   const BenchEpoch& e = Epoch(static_cast<uint32_t>(state.range(0)), static_cast<uint32_t>(state.range(1)));
   if (!e.error.empty()) {
@@ -154,7 +155,8 @@ void BM_VerifyEpoch(benchmark::State& state) {
     benchmark::DoNotOptimize(SamplePositions(RecordHash(e.record), e.challenge.value, kRounds, LeavesPerRound(e.lease),
                                              e.lease.samples_per_epoch));
     const Finding f = CheckOpenings(e.lease, e.start, e.record, e.sample,
-                                    EpochOpenings{parsed->rounds, parsed->epoch_hashes}, /*threads=*/1);
+                                    EpochOpenings{parsed->rounds, parsed->epoch_hashes},
+                                    static_cast<int>(state.range(2)));
     if (!f.ok()) {
       state.SkipWithError(("verification failed: " + f.detail).c_str());
       return;
@@ -168,13 +170,16 @@ void BM_VerifyEpoch(benchmark::State& state) {
   state.counters["distinct_tiles"] = double(tiles);
 }
 BENCHMARK(BM_VerifyEpoch)
-    ->ArgNames({"n", "k"})
-    ->Args({4096, 16})
-    ->Args({4096, 64})
-    ->Args({4096, 256})
-    ->Args({8192, 16})
-    ->Args({8192, 64})
-    ->Args({8192, 256})
+    ->ArgNames({"n", "k", "threads"})
+    ->Args({4096, 16, 1})
+    ->Args({4096, 64, 1})
+    ->Args({4096, 256, 1})
+    ->Args({8192, 16, 1})
+    ->Args({8192, 64, 1})
+    ->Args({8192, 256, 1})
+    ->Args({8192, 64, 2})
+    ->Args({8192, 256, 2})
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond)
     ->MinTime(0.5);
 

@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <random>
 
-#include "cpu/philox_fill.h"
 #include "vcp/engine.h"
+#include "workload_table.h"
 
 namespace {
 
@@ -86,29 +86,31 @@ void BM_ComputeTileFromSeed(benchmark::State& state) {
 }
 BENCHMARK(BM_ComputeTileFromSeed)->Args({8192, 32})->Args({8192, 64})->Unit(benchmark::kMillisecond);
 
-// Input regeneration is the larger half of a verifier tile: Philox4x32-10 blocks per second, portable (Random123,
-// one block at a time) and the AVX2 batch of eight.
-void BM_PhiloxBlocks(benchmark::State& state) {
-  const bool avx2 = state.range(0) == 1;
-  if (avx2 && !vcp::cpu::PhiloxAvx2Available()) {
-    state.SkipWithError("this CPU has no AVX2");
-    return;
-  }
-  constexpr uint64_t kBlocks = 4096;
-  std::vector<uint32_t> words(kBlocks * 4);
+// The verifier's input generation for one tile, alone: its T rows of A (T, K), one run, and its T columns of B
+// (K, T), K runs of T elements N = 8192 apart, through the workload table's fill (what ComputeTileInto calls).
+// Args: K, T. items = Philox blocks generated.
+void BM_TileInputs(benchmark::State& state, vcp::WorkloadKind kind) {
+  const vcp::CpuWorkload* w = vcp::FindCpuWorkload(kind);
+  const uint64_t k = static_cast<uint64_t>(state.range(0)), t = static_cast<uint64_t>(state.range(1)), n = 8192;
+  std::vector<uint8_t> a(t * k * w->info.input_bytes), b(k * t * w->info.input_bytes);
   const vcp::shared::PhiloxKey key{0x01234567, 0x89abcdef};
-  uint64_t block0 = 0;
+  uint64_t tile = 0;
   for (auto _ : state) {
-    if (avx2) {
-      vcp::cpu::PhiloxBlocksAvx2(key, 0, block0, kBlocks, words.data());
-    } else {
-      vcp::cpu::PhiloxBlocksPortable(key, 0, block0, kBlocks, words.data());
-    }
-    benchmark::DoNotOptimize(words.data());
-    block0 += kBlocks;
+    const uint64_t row0 = (tile % (n / t)) * t, col0 = (tile * 7 % (n / t)) * t;
+    w->fill(key, vcp::shared::kMatrixA, row0 * k, 0, t * k, 1, a.data());
+    w->fill(key, vcp::shared::kMatrixB, col0, n, t, k, b.data());
+    benchmark::DoNotOptimize(a.data());
+    benchmark::DoNotOptimize(b.data());
+    ++tile;
   }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBlocks));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * 2 * t * k / w->per_philox_block));
 }
-BENCHMARK(BM_PhiloxBlocks)->ArgName("avx2")->Arg(0)->Arg(1);
+BENCHMARK_CAPTURE(BM_TileInputs, int8, vcp::WorkloadKind::kInt8)
+    ->Args({8192, 32})
+    ->Args({8192, 64})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_TileInputs, fp32_ordered, vcp::WorkloadKind::kFp32Ordered)
+    ->Args({8192, 32})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -78,7 +78,8 @@ int DoRun(const CliState& state, const WorkloadFlags& flags) {
                {"seed", ToHex(p.seed)}, {"root", ToHex(c.root())}, {"leaves", c.leaf_count()},
                {"operations", OperationCount(p)}, {"seconds", t.total_seconds},
                {"generate_seconds", t.generate_seconds}, {"gemm_seconds", t.gemm_seconds},
-               {"commit_seconds", t.commit_seconds}, {"ops_per_second", ops / t.total_seconds},
+               {"commit_seconds", t.commit_seconds}, {"gemm_path", t.gemm_path},
+               {"ops_per_second", ops / t.total_seconds},
                {"device", DeviceJson(c.device())}});
   } else {
     std::cout << "backend     " << c.device().selection_note << "\n"
@@ -93,6 +94,7 @@ int DoRun(const CliState& state, const WorkloadFlags& flags) {
               << "operations  " << Sci(ops) << "\n"
               << "seconds     " << t.total_seconds << " (generate " << t.generate_seconds << ", gemm "
               << t.gemm_seconds << ", commit " << t.commit_seconds << ")\n"
+              << "gemm path   " << t.gemm_path << "\n"
               << "rate        " << Sci(ops / t.total_seconds) << " ops/s\n";
   }
   return kExitOk;

@@ -138,7 +138,7 @@ Result<std::unique_ptr<Commitment>> RunWorkload(const WorkloadParams& params, co
   }
 }
 
-Status CheckOpening(const WorkloadParams& params, const Hash32& root, const MultiProof& proof, int threads) {
+Status ValidateOpening(const WorkloadParams& params, const MultiProof& proof) {
   VCP_RETURN_IF_ERROR(ValidateWorkload(params));
   const uint64_t leaves = TileGridOf(params).leaf_count();
   if (proof.tree_size != leaves) {
@@ -153,31 +153,47 @@ Status CheckOpening(const WorkloadParams& params, const Hash32& root, const Mult
                               std::to_string(proof.indices[i]));
     }
   }
-  // Recompute every opened tile from the seed alone, in parallel across tiles.
-  std::vector<Hash32> leaf_hashes(proof.indices.size());
-  std::vector<Status> errors(proof.indices.size());
-  ParallelFor(proof.indices.size(), threads, 1, [&](uint64_t i0, uint64_t i1) {
+  return Status::Ok();
+}
+
+Status RecomputeLeafHashes(std::span<const OpenedTile> tiles, int threads, std::span<Hash32> hashes) {
+  std::vector<Status> errors(tiles.size());
+  ParallelFor(tiles.size(), threads, 1, [&](uint64_t i0, uint64_t i1) {
     // One set of buffers per worker, reused for each of its tiles (see lib/tile_recompute.h).
     TileScratch scratch;
     std::vector<uint32_t> tile;
     for (uint64_t i = i0; i < i1; ++i) {
-      errors[i] = ComputeTileInto(params, proof.indices[i], scratch, tile);
-      if (errors[i].ok()) leaf_hashes[i] = LeafHashOfTile(params, TileAt(params, proof.indices[i]), tile);
+      const WorkloadParams& params = *tiles[i].params;
+      errors[i] = ComputeTileInto(params, tiles[i].index, scratch, tile);
+      if (errors[i].ok()) hashes[i] = LeafHashOfTile(params, TileAt(params, tiles[i].index), tile);
     }
   });
   for (const Status& s : errors) VCP_RETURN_IF_ERROR(s);
-  Status verified = VerifyMulti(proof, leaf_hashes, root);
-  if (!verified.ok()) {
-    std::string tiles;
-    for (size_t i = 0; i < proof.indices.size() && i < 8; ++i) {
-      if (i > 0) tiles += ',';
-      tiles += std::to_string(proof.indices[i]);
-    }
-    if (proof.indices.size() > 8) tiles += ",...";
-    return Status::Rejected("the recomputed tiles [" + tiles + "] do not match the commitment: " +
-                            std::string(verified.message()));
-  }
   return Status::Ok();
+}
+
+Status VerifyOpenedTiles(const MultiProof& proof, std::span<const Hash32> hashes, const Hash32& root) {
+  Status verified = VerifyMulti(proof, hashes, root);
+  if (verified.ok()) return verified;
+  std::string tiles;
+  for (size_t i = 0; i < proof.indices.size() && i < 8; ++i) {
+    if (i > 0) tiles += ',';
+    tiles += std::to_string(proof.indices[i]);
+  }
+  if (proof.indices.size() > 8) tiles += ",...";
+  return Status::Rejected("the recomputed tiles [" + tiles + "] do not match the commitment: " +
+                          std::string(verified.message()));
+}
+
+Status CheckOpening(const WorkloadParams& params, const Hash32& root, const MultiProof& proof, int threads) {
+  VCP_RETURN_IF_ERROR(ValidateOpening(params, proof));
+  // Recompute every opened tile from the seed alone, in parallel across tiles.
+  std::vector<OpenedTile> tiles;
+  tiles.reserve(proof.indices.size());
+  for (uint64_t index : proof.indices) tiles.push_back({&params, index});
+  std::vector<Hash32> hashes(tiles.size());
+  VCP_RETURN_IF_ERROR(RecomputeLeafHashes(tiles, threads, hashes));
+  return VerifyOpenedTiles(proof, hashes, root);
 }
 
 }  // namespace vcp

@@ -166,6 +166,7 @@ Result<std::unique_ptr<Commitment>> RunPipeline(const BackendStages& stages, con
   VCP_ASSIGN_OR_RETURN(timings.gemm_seconds, s.seconds_between(r, RunMark::kGenerated, RunMark::kMultiplied));
   VCP_ASSIGN_OR_RETURN(timings.commit_seconds, s.seconds_between(r, RunMark::kMultiplied, RunMark::kCommitted));
   VCP_ASSIGN_OR_RETURN(timings.total_seconds, s.seconds_between(r, RunMark::kStart, RunMark::kCommitted));
+  timings.gemm_path = s.gemm_path(r);
   return std::unique_ptr<Commitment>(
       new PipelineCommitment(std::move(run), std::move(tree), std::move(layout), root, device, timings));
 }

@@ -5,8 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
+#include "vcp/hash.h"
+#include "vcp/merkle.h"
 #include "vcp/status.h"
 #include "vcp/workload.h"
 
@@ -23,5 +26,24 @@ struct TileScratch {
 // memory is ResourceExhausted, never an exception.
 [[nodiscard]] Status ComputeTileInto(const WorkloadParams& params, uint64_t tile_index, TileScratch& scratch,
                                      std::vector<uint32_t>& out);
+
+// Checking an opening, in the three steps CheckOpening (vcp/engine.h) takes; an epoch's check (CheckOpenings,
+// vcp/epoch.h) runs the middle one once over the tiles of all its rounds, so that a few tiles per round still
+// keep every core busy.
+//
+// The opening's shape: a valid workload, a proof for its tree size, strictly increasing tile indices below it.
+[[nodiscard]] Status ValidateOpening(const WorkloadParams& params, const MultiProof& proof);
+
+// One tile to recompute: its workload (which outlives the call) and its index there.
+struct OpenedTile {
+  const WorkloadParams* params;
+  uint64_t index;
+};
+// hashes[i] = the leaf hash of tiles[i] recomputed from its workload's seed, the tiles split across `threads` CPU
+// threads (0 = all). hashes.size() == tiles.size(). The first tile's error, in tile order.
+[[nodiscard]] Status RecomputeLeafHashes(std::span<const OpenedTile> tiles, int threads, std::span<Hash32> hashes);
+
+// The proof with the recomputed hashes against the committed root; Rejected naming the tiles when they differ.
+[[nodiscard]] Status VerifyOpenedTiles(const MultiProof& proof, std::span<const Hash32> hashes, const Hash32& root);
 
 }  // namespace vcp

@@ -36,11 +36,36 @@ namespace {
 
 // ---- the table of workload definitions (CPU half; see lib/workload_table.h) ----
 
-void FillInt8Elements(shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t count, void* out) {
-  cpu::FillInt8(key, matrix, first, count, static_cast<int8_t*>(out));
+// Runs made of whole Philox blocks (the verifier's tiles when T and N are multiples of the block's elements) are
+// generated in one strided call, straight into place: an int8 block's 16 bytes are its 16 elements, and an fp32
+// block's four words convert in place to its four elements. Other runs are filled one at a time.
+bool WholeBlocks(uint64_t per_block, uint64_t first, uint64_t stride, uint64_t count) {
+  return first % per_block == 0 && stride % per_block == 0 && count % per_block == 0 && count > 0;
 }
-void FillFp32Elements(shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t count, void* out) {
-  cpu::FillFp32(key, matrix, first, count, static_cast<float*>(out));
+
+void FillInt8Elements(shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t stride, uint64_t count,
+                      uint64_t runs, void* out) {
+  auto* elements = static_cast<int8_t*>(out);
+  constexpr uint64_t kPer = shared::kInt8PerBlock;
+  if (runs > 1 && WholeBlocks(kPer, first, stride, count)) {
+    cpu::PhiloxBlockRuns(cpu::SelectedTier(), key, matrix, first / kPer, stride / kPer, count / kPer, runs,
+                         reinterpret_cast<uint32_t*>(elements));
+    return;
+  }
+  for (uint64_t r = 0; r < runs; ++r) cpu::FillInt8(key, matrix, first + r * stride, count, elements + r * count);
+}
+
+void FillFp32Elements(shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t stride, uint64_t count,
+                      uint64_t runs, void* out) {
+  auto* elements = static_cast<float*>(out);
+  constexpr uint64_t kPer = shared::kFp32PerBlock;
+  if (runs > 1 && WholeBlocks(kPer, first, stride, count)) {
+    auto* words = reinterpret_cast<uint32_t*>(elements);
+    cpu::PhiloxBlockRuns(cpu::SelectedTier(), key, matrix, first / kPer, stride / kPer, count / kPer, runs, words);
+    cpu::Fp32FromWords(cpu::SelectedTier(), words, runs * count, elements);
+    return;
+  }
+  for (uint64_t r = 0; r < runs; ++r) cpu::FillFp32(key, matrix, first + r * stride, count, elements + r * count);
 }
 void GemmInt8Elements(uint64_t m, uint64_t n, uint64_t k, const void* a, uint64_t lda, const void* b, uint64_t ldb,
                       uint32_t* c, uint64_t ldc) {
@@ -204,7 +229,7 @@ Status GenerateWith(const CpuWorkload& w, const WorkloadParams& p, Matrix which,
   ParallelFor(blocks, threads, 4096, [&](uint64_t b0, uint64_t b1) {
     const uint64_t first = b0 * per_block;
     const uint64_t last = std::min(count, b1 * per_block);
-    w.fill(key, matrix, first, last - first, bytes + first * w.info.input_bytes);
+    w.fill(key, matrix, first, 0, last - first, 1, bytes + first * w.info.input_bytes);
   });
   return Status::Ok();
 }
@@ -293,12 +318,9 @@ Status ComputeTileInto(const WorkloadParams& p, uint64_t tile_index, TileScratch
     return Status::ResourceExhausted("out of memory recomputing tile " + std::to_string(tile_index) + " (T = " +
                                      std::to_string(p.tile) + ", K = " + std::to_string(p.k) + ")");
   }
-  for (uint64_t r = 0; r < t.rows; ++r) {
-    w->fill(key, shared::kMatrixA, (t.row0 + r) * k, k, scratch.a.data() + r * k * e);
-  }
-  for (uint64_t kk = 0; kk < k; ++kk) {
-    w->fill(key, shared::kMatrixB, kk * p.n + t.col0, t.cols, scratch.b.data() + kk * t.cols * e);
-  }
+  // The tile's rows of A are consecutive in A: one run. Its columns of B are K runs of cols elements, N apart.
+  w->fill(key, shared::kMatrixA, t.row0 * k, 0, t.rows * k, 1, scratch.a.data());
+  w->fill(key, shared::kMatrixB, t.col0, p.n, t.cols, k, scratch.b.data());
   w->gemm(t.rows, t.cols, k, scratch.a.data(), k, scratch.b.data(), t.cols, out.data(), t.cols);
   return Status::Ok();
 }

@@ -14,8 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "ct_vectors.h"
 #include "cli_util.h"
+#include "cpu/gemm.h"
+#include "ct_vectors.h"
 #include "test_util.h"
 #include "vcp/bytes.h"
 #include "vcp/engine.h"
@@ -153,6 +154,24 @@ TEST_F(Cli, BadWorkloadsAreOneLineErrorsSayingWhatIsAllowed) {
     EXPECT_NE(o.output.find(c.expect), std::string::npos) << c.args << "\n" << o.output;
     EXPECT_EQ(std::count(o.output.begin(), o.output.end(), '\n'), 1) << "one line: " << o.output;
   }
+}
+
+// vcp run names the GEMM code that ran: the CPU tier its process chose, which VCP_CPU_TIER forces.
+TEST_F(Cli, RunNamesTheCpuTierThatRan) {
+  const std::string best(vcp::cpu::TierName(vcp::cpu::ChooseTier(nullptr)));
+  for (const std::string& forced : {std::string(), std::string("portable")}) {
+    if (forced.empty()) {
+      ::unsetenv("VCP_CPU_TIER");
+    } else {
+      ::setenv("VCP_CPU_TIER", forced.c_str(), 1);  // the child process inherits it
+    }
+    const Outcome run = Vcp("--json run --backend cpu " + kShape, false);
+    ::unsetenv("VCP_CPU_TIER");
+    ASSERT_EQ(run.code, 0) << run.output;
+    EXPECT_EQ(nlohmann::json::parse(run.output).at("gemm_path"), forced.empty() ? best : forced) << run.output;
+  }
+  const Outcome text = Vcp("run --backend cpu " + kShape);
+  EXPECT_NE(text.output.find("gemm path   " + best + "\n"), std::string::npos) << text.output;
 }
 
 TEST_F(Cli, RunOpenCheckRoundTrip) {

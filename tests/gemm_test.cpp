@@ -1,6 +1,6 @@
 // The CPU GEMM tiers (lib/cpu/gemm.h) against naive references kept in this file and against Eigen: int8 exact
 // (including the k = 131071 extremes), fp32-ordered bit for bit, every tier equal to the portable one over edge
-// shapes and padded leading dimensions, and the VCP_CPU_TIER override.
+// shapes and padded leading dimensions, and the tier selection (VCP_CPU_TIER).
 #include "cpu/gemm.h"
 #include "cpu/low_bytes.h"
 
@@ -327,6 +327,24 @@ TEST_P(GemmTierTest, EqualsPortableOverEdgeShapes) {
   for (size_t k : {255u, 256u, 257u, 511u, 512u, 513u, 1025u}) shapes.push_back({9, 17, k, k + 3, 19, 17});
   shapes.push_back({5, 1100, 40, 40, 1100, 1103});  // more columns than one packed block of B
   shapes.push_back({131, 33, 300, 300, 33, 40});     // more rows than one packed block of A
+  // Other register tiles' sizes and their neighbours (6, 12, 14 rows; 48, 64 columns), and every block boundary
+  // crossed at once.
+  for (size_t m : {6u, 11u, 12u, 13u, 14u, 24u, 28u, 29u, 48u, 96u, 97u}) {
+    shapes.push_back({m, m + 33, 77, 80, 130, 131});
+  }
+  for (size_t n : {47u, 48u, 49u, 63u, 64u, 65u, 127u, 128u, 129u}) shapes.push_back({13, n, 35, 35, n, n + 1});
+  shapes.push_back({193, 1029, 1027, 1030, 1031, 1029});
+  shapes.push_back({100, 200, 2051, 2055, 203, 200});  // one block of rows over three k blocks, the last ragged
+  // The fp32 AVX-512 tier's blocks (12 x 32 tile, kc 512, nc 256, B read in place when m <= 64, ldb <= 64 and n is
+  // a multiple of 32), each boundary from both sides.
+  for (const Shape& s : {Shape{11, 32, 513, 513, 32, 32}, Shape{12, 64, 1024, 1024, 64, 64},
+                         Shape{13, 33, 511, 511, 33, 35}, Shape{24, 256, 512, 515, 256, 256},
+                         Shape{25, 257, 1025, 1025, 260, 257}, Shape{23, 288, 100, 100, 288, 290},
+                         Shape{65, 64, 600, 600, 64, 64}, Shape{64, 32, 700, 703, 40, 32},
+                         Shape{37, 64, 513, 513, 70, 64}, Shape{12, 511, 3, 3, 511, 511},
+                         Shape{36, 513, 1537, 1540, 513, 520}}) {
+    shapes.push_back(s);
+  }
 
   std::mt19937 rng(5);
   for (const Shape& s : shapes) {
@@ -355,29 +373,6 @@ INSTANTIATE_TEST_SUITE_P(AllTiers, GemmTierTest, ::testing::ValuesIn(kAllTiers),
 // ---------------------------------------------------------------------------------------------------------------
 // Dispatch.
 
-// Sets VCP_CPU_TIER for one scope and restores what was there.
-class ScopedTierEnv {
- public:
-  explicit ScopedTierEnv(const char* value) {
-    if (const char* old = std::getenv("VCP_CPU_TIER")) old_ = old;
-    if (value) {
-      ::setenv("VCP_CPU_TIER", value, 1);
-    } else {
-      ::unsetenv("VCP_CPU_TIER");
-    }
-  }
-  ~ScopedTierEnv() {
-    if (old_) {
-      ::setenv("VCP_CPU_TIER", old_->c_str(), 1);
-    } else {
-      ::unsetenv("VCP_CPU_TIER");
-    }
-  }
-
- private:
-  std::optional<std::string> old_;
-};
-
 Tier BestAvailable() {
   if (TierAvailable(Tier::kAvx512Vnni)) return Tier::kAvx512Vnni;
   if (TierAvailable(Tier::kAvx2)) return Tier::kAvx2;
@@ -389,46 +384,45 @@ TEST(GemmDispatchTest, TierNames) {
   EXPECT_EQ(TierName(Tier::kAvx2), "avx2");
   EXPECT_EQ(TierName(Tier::kAvx512Vnni), "avx512vnni");
   EXPECT_TRUE(TierAvailable(Tier::kPortable));
-  // A CPU with AVX-512 VNNI has AVX2 too; the dispatcher relies on it for fp32.
+  // A CPU with AVX-512 VNNI has AVX2 too; LowBytes relies on it.
   if (TierAvailable(Tier::kAvx512Vnni)) {
     EXPECT_TRUE(TierAvailable(Tier::kAvx2));
   }
 }
 
-TEST(GemmDispatchTest, BestTierWithoutOverride) {
-  const ScopedTierEnv env(nullptr);
-  EXPECT_EQ(BestInt8Tier(), BestAvailable());
-  EXPECT_EQ(BestFp32Tier(), TierAvailable(Tier::kAvx2) ? Tier::kAvx2 : Tier::kPortable);
-}
+TEST(GemmDispatchTest, NoOverrideChoosesTheBestAvailable) { EXPECT_EQ(ChooseTier(nullptr), BestAvailable()); }
 
 TEST(GemmDispatchTest, OverrideForcesEachAvailableTier) {
   for (Tier tier : kAllTiers) {
-    const ScopedTierEnv env(std::string(TierName(tier)).c_str());
-    const Tier fp32_best = TierAvailable(Tier::kAvx2) ? Tier::kAvx2 : Tier::kPortable;
-    if (TierAvailable(tier)) {
-      EXPECT_EQ(BestInt8Tier(), tier) << TierName(tier);
-      // fp32 has no AVX-512 kernel: forcing avx512vnni gives the AVX2 one.
-      EXPECT_EQ(BestFp32Tier(), tier == Tier::kAvx512Vnni ? Tier::kAvx2 : tier) << TierName(tier);
-    } else {
-      // A forced tier the CPU lacks falls back to the best available one.
-      EXPECT_EQ(BestInt8Tier(), BestAvailable()) << TierName(tier);
-      EXPECT_EQ(BestFp32Tier(), fp32_best) << TierName(tier);
-    }
+    // A forced tier the CPU lacks falls back to the best available one.
+    EXPECT_EQ(ChooseTier(std::string(TierName(tier)).c_str()), TierAvailable(tier) ? tier : BestAvailable())
+        << TierName(tier);
   }
-  const ScopedTierEnv env("portable");
-  EXPECT_EQ(BestInt8Tier(), Tier::kPortable);
-  EXPECT_EQ(BestFp32Tier(), Tier::kPortable);
 }
 
 TEST(GemmDispatchTest, UnknownOverrideIsIgnored) {
-  for (const char* value : {"", "AVX2", "sse", "avx512"}) {
-    const ScopedTierEnv env(value);
-    EXPECT_EQ(BestInt8Tier(), BestAvailable()) << '"' << value << '"';
+  for (const char* value : {"", "AVX2", "sse", "avx512", "portable "}) {
+    EXPECT_EQ(ChooseTier(value), BestAvailable()) << '"' << value << '"';
   }
 }
 
-// Asking GemmInt8 / GemmFp32Ordered for a tier the CPU lacks runs code it has (portable, or AVX2 for fp32)
-// instead of faulting, with the defined result.
+// The selection is made once from the process's environment: ctest runs this binary's dispatch and tier tests
+// again with VCP_CPU_TIER=portable and =avx2 (tests/CMakeLists.txt), where this checks that the variable took.
+TEST(GemmDispatchTest, SelectedTierIsTheEnvironmentsChoiceAndStaysFixed) {
+  const Tier selected = SelectedTier();
+  EXPECT_EQ(selected, ChooseTier(std::getenv("VCP_CPU_TIER")));
+  EXPECT_EQ(BestInt8Tier(), selected);
+  EXPECT_EQ(BestFp32Tier(), selected);
+  EXPECT_EQ(BestLowBytesTier(), selected == Tier::kPortable ? Tier::kPortable : Tier::kAvx2);
+  // Changing the variable later changes nothing: the choice was cached at first use.
+  ::setenv("VCP_CPU_TIER", selected == Tier::kPortable ? "avx2" : "portable", 1);
+  EXPECT_EQ(SelectedTier(), selected);
+  ::unsetenv("VCP_CPU_TIER");
+  EXPECT_EQ(SelectedTier(), selected);
+}
+
+// Asking GemmInt8 / GemmFp32Ordered for a tier the CPU lacks runs the portable code instead of faulting, with the
+// defined result.
 TEST(GemmDispatchTest, UnavailableTierStillGivesTheDefinedResult) {
   std::vector<Tier> missing;
   for (Tier tier : kAllTiers) {

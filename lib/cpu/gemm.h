@@ -5,7 +5,7 @@
 //                  while k <= 131071. Tiers: portable, AVX2, AVX-512 VNNI.
 //   fp32-ordered:  c[i][j] = fma(a[i][k-1], b[k-1][j], ... fma(a[i][0], b[0][j], +0.0f)), the left-to-right chain
 //                  over k, round to nearest even. Vectorised across j only, never across k. Tiers: portable
-//                  (std::fma), AVX2+FMA.
+//                  (std::fma), AVX2+FMA, AVX-512.
 // All matrices are row-major with explicit leading dimensions (elements between row starts). Single-threaded:
 // callers split work across threads (rows of C, or tiles).
 #pragma once
@@ -16,21 +16,28 @@
 
 namespace vcp::cpu {
 
+// kAvx512Vnni needs AVX-512 F, BW, VL and VNNI (Ice Lake, Zen 4 and later); every kernel has this tier.
 enum class Tier { kPortable = 0, kAvx2 = 1, kAvx512Vnni = 2 };
 
 std::string_view TierName(Tier tier);
-// Compiled in and supported by this CPU (cpuid + OS state).
+// Supported by this CPU (cpuid + OS register state), detected once and cached.
 bool TierAvailable(Tier tier);
-// The fastest available int8 tier, unless VCP_CPU_TIER=portable|avx2|avx512vnni forces one (if available).
+// The tier a process runs, chosen once on first use and cached (the BLAKE3 pattern): the fastest available one,
+// unless the environment variable VCP_CPU_TIER=portable|avx2|avx512vnni names an available tier, which is then
+// used (an unknown name or a tier the CPU lacks is ignored). Every CPU kernel (GEMMs, Philox, leaf bytes)
+// dispatches on it.
+Tier SelectedTier();
+// The choice SelectedTier makes, as a pure function of the forced name (nullptr: none), for tests.
+Tier ChooseTier(const char* forced);
+// The tiers the int8 and fp32-ordered GEMMs run: SelectedTier().
 Tier BestInt8Tier();
-// The fastest available fp32-ordered tier (portable or AVX2); VCP_CPU_TIER applies too.
 Tier BestFp32Tier();
 
 // a (m, k) lda; b (k, n) ldb; c (m, n) ldc. Requires k <= 131071 and an available tier.
 void GemmInt8(Tier tier, size_t m, size_t n, size_t k, const int8_t* a, size_t lda, const int8_t* b, size_t ldb,
               int32_t* c, size_t ldc);
 
-// a (m, k) lda; b (k, n) ldb; c (m, n) ldc. kAvx512Vnni runs the AVX2 code (no separate fp32 tier).
+// a (m, k) lda; b (k, n) ldb; c (m, n) ldc.
 void GemmFp32Ordered(Tier tier, size_t m, size_t n, size_t k, const float* a, size_t lda, const float* b, size_t ldb,
                      float* c, size_t ldc);
 

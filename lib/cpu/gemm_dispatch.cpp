@@ -20,6 +20,8 @@ void GemmFp32OrderedPortable(size_t m, size_t n, size_t k, const float* a, size_
                              float* c, size_t ldc);
 void GemmFp32OrderedAvx2(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* b, size_t ldb,
                          float* c, size_t ldc);
+void GemmFp32OrderedAvx512(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* b, size_t ldb,
+                           float* c, size_t ldc);
 }  // namespace detail
 
 std::string_view TierName(Tier tier) {
@@ -34,46 +36,60 @@ std::string_view TierName(Tier tier) {
   return "unknown";
 }
 
-// GCC's __builtin_cpu_supports reports a vector extension only when cpuid lists it AND the OS saves its
-// registers (XCR0 via xgetbv), so no separate OS check is needed.
-bool TierAvailable(Tier tier) {
-  __builtin_cpu_init();
-  switch (tier) {
-    case Tier::kPortable:
-      return true;
-    case Tier::kAvx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    case Tier::kAvx512Vnni:
-      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-  }
-  return false;
-}
-
 namespace {
 
-// The best available tier no higher than `ceiling`, or the tier VCP_CPU_TIER names when the CPU has it. The
-// variable is read on every call (tests set it at run time); an unknown value or an unavailable tier is ignored.
-Tier ChooseTier(Tier ceiling) {
-  if (const char* forced = std::getenv("VCP_CPU_TIER")) {
-    const std::string_view name(forced);
-    for (Tier tier : {Tier::kPortable, Tier::kAvx2, Tier::kAvx512Vnni}) {
-      if (name == TierName(tier) && TierAvailable(tier)) return tier < ceiling ? tier : ceiling;
-    }
+// GCC's __builtin_cpu_supports reports a vector extension only when cpuid lists it AND the OS saves its
+// registers (XCR0 via xgetbv), so no separate OS check is needed. Read once: cpuid is a serialising instruction.
+struct CpuTiers {
+  bool avx2 = false;
+  bool avx512 = false;
+  CpuTiers() {
+    __builtin_cpu_init();
+    avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
   }
-  for (Tier tier : {Tier::kAvx512Vnni, Tier::kAvx2}) {
-    if (tier <= ceiling && TierAvailable(tier)) return tier;
-  }
-  return Tier::kPortable;
+};
+
+const CpuTiers& Cpu() {
+  static const CpuTiers tiers;
+  return tiers;
 }
 
 }  // namespace
 
-Tier BestInt8Tier() { return ChooseTier(Tier::kAvx512Vnni); }
+bool TierAvailable(Tier tier) {
+  switch (tier) {
+    case Tier::kPortable:
+      return true;
+    case Tier::kAvx2:
+      return Cpu().avx2;
+    case Tier::kAvx512Vnni:
+      return Cpu().avx512;
+  }
+  return false;
+}
 
-// There is no AVX-512 fp32 kernel: the ordered chain is bound by FMA latency per element, which AVX2 already
-// hides, so avx512vnni maps to avx2 here.
-Tier BestFp32Tier() { return ChooseTier(Tier::kAvx2); }
+Tier ChooseTier(const char* forced) {
+  if (forced != nullptr) {
+    const std::string_view name(forced);
+    for (Tier tier : {Tier::kPortable, Tier::kAvx2, Tier::kAvx512Vnni}) {
+      if (name == TierName(tier) && TierAvailable(tier)) return tier;
+    }
+  }
+  for (Tier tier : {Tier::kAvx512Vnni, Tier::kAvx2}) {
+    if (TierAvailable(tier)) return tier;
+  }
+  return Tier::kPortable;
+}
+
+Tier SelectedTier() {
+  static const Tier tier = ChooseTier(std::getenv("VCP_CPU_TIER"));
+  return tier;
+}
+
+Tier BestInt8Tier() { return SelectedTier(); }
+Tier BestFp32Tier() { return SelectedTier(); }
 
 // A tier the CPU lacks runs the portable code (same bits by construction) rather than faulting.
 void GemmInt8(Tier tier, size_t m, size_t n, size_t k, const int8_t* a, size_t lda, const int8_t* b, size_t ldb,
@@ -91,7 +107,9 @@ void GemmInt8(Tier tier, size_t m, size_t n, size_t k, const int8_t* a, size_t l
 void GemmFp32Ordered(Tier tier, size_t m, size_t n, size_t k, const float* a, size_t lda, const float* b, size_t ldb,
                      float* c, size_t ldc) {
   if (m == 0 || n == 0) return;
-  if (tier != Tier::kPortable && TierAvailable(Tier::kAvx2)) {
+  if (tier == Tier::kAvx512Vnni && TierAvailable(tier)) {
+    detail::GemmFp32OrderedAvx512(m, n, k, a, lda, b, ldb, c, ldc);
+  } else if (tier == Tier::kAvx2 && TierAvailable(tier)) {
     detail::GemmFp32OrderedAvx2(m, n, k, a, lda, b, ldb, c, ldc);
   } else {
     detail::GemmFp32OrderedPortable(m, n, k, a, lda, b, ldb, c, ldc);

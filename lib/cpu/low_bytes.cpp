@@ -22,8 +22,8 @@ void LowBytes(Tier tier, const uint32_t* src, uint64_t segments, uint32_t length
 }
 
 Tier BestLowBytesTier() {
-  static const Tier tier = BestFp32Tier();  // portable or AVX2, honouring VCP_CPU_TIER like the GEMMs
-  return tier;
+  // The selected tier, capped at AVX2 (an available AVX-512 tier implies AVX2).
+  return SelectedTier() == Tier::kPortable ? Tier::kPortable : Tier::kAvx2;
 }
 
 }  // namespace vcp::cpu

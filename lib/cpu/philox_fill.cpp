@@ -1,77 +1,124 @@
+// The portable tier (it defines the answer: Random123's own call through shared::PhiloxBlock), the dispatchers,
+// and the element fills.
 #include "cpu/philox_fill.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace vcp::cpu {
 
-void PhiloxBlocksPortable(shared::PhiloxKey key, uint32_t matrix, uint64_t block0, uint64_t count, uint32_t* words) {
-  for (uint64_t i = 0; i < count; ++i) {
-    const auto w = shared::PhiloxBlock(key, matrix, block0 + i);
-    for (int j = 0; j < 4; ++j) words[4 * i + j] = w.v[j];
-  }
-}
+// The 16 bytes of a block are its words little-endian, and so its 16 int8 elements in order (the spec's byte
+// order); the fast tiers store the words' memory image.
+static_assert(std::endian::native == std::endian::little, "the Philox tiers store words in host byte order");
 
-bool PhiloxAvx2Available() {
-  static const bool available = __builtin_cpu_supports("avx2");
-  return available;
-}
+namespace detail {
 
-namespace {
-
-// Blocks per batch: enough to keep the AVX2 lanes busy, small enough to stay in L1.
-constexpr uint64_t kBatchBlocks = 64;
-
-void PhiloxBlocks(shared::PhiloxKey key, uint32_t matrix, uint64_t block0, uint64_t count, uint32_t* words) {
-  if (PhiloxAvx2Available()) {
-    PhiloxBlocksAvx2(key, matrix, block0, count, words);
-  } else {
-    PhiloxBlocksPortable(key, matrix, block0, count, words);
-  }
-}
-
-// Generic run fill: `per_block` elements per Philox block; convert(words_of_block, j) gives element j of a block.
-template <typename T, typename Convert>
-void FillRun(shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t count, T* out, uint64_t per_block,
-             const Convert& convert) {
-  uint32_t words[kBatchBlocks * 4];
-  uint64_t e = first;
-  const uint64_t end = first + count;
-  while (e < end) {
-    const uint64_t block0 = e / per_block;
-    const uint64_t last_block = (end - 1) / per_block;
-    const uint64_t blocks = std::min<uint64_t>(kBatchBlocks, last_block - block0 + 1);
-    PhiloxBlocks(key, matrix, block0, blocks, words);
-    const uint64_t batch_end = std::min(end, (block0 + blocks) * per_block);
-    for (; e < batch_end; ++e) {
-      const uint64_t local = e - block0 * per_block;
-      *out++ = convert(&words[(local / per_block) * 4], static_cast<unsigned>(local % per_block));
+void PhiloxRunsPortable(shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t stride,
+                        uint64_t run_blocks, uint64_t runs, uint8_t* out) {
+  for (uint64_t r = 0; r < runs; ++r) {
+    const uint64_t base = first + r * stride;
+    for (uint64_t i = 0; i < run_blocks; ++i) {
+      const auto w = shared::PhiloxBlock(key, matrix, base + i);
+      // Word by word: GCC keeps the words in registers then, where one 16-byte copy goes through the stack.
+      for (int j = 0; j < 4; ++j) std::memcpy(out + 4 * j, &w.v[j], 4);
+      out += 16;
     }
   }
 }
 
-}  // namespace
-
-void FillInt8(shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t count, int8_t* out) {
-  // Little-endian host: the 16 bytes of a block's words are the 16 int8 elements in order, so whole runs are a copy.
-  uint32_t words[kBatchBlocks * 4];
-  uint64_t e = first;
-  const uint64_t end = first + count;
-  while (e < end) {
-    const uint64_t block0 = e / shared::kInt8PerBlock;
-    const uint64_t blocks = std::min<uint64_t>(kBatchBlocks, (end - 1) / shared::kInt8PerBlock - block0 + 1);
-    PhiloxBlocks(key, matrix, block0, blocks, words);
-    const uint64_t batch_first = block0 * shared::kInt8PerBlock;
-    const uint64_t batch_end = std::min(end, batch_first + blocks * shared::kInt8PerBlock);
-    std::memcpy(out, reinterpret_cast<const uint8_t*>(words) + (e - batch_first), batch_end - e);
-    out += batch_end - e;
-    e = batch_end;
+void Fp32FromWordsPortable(const uint8_t* words, uint64_t n, uint8_t* out) {
+  for (uint64_t i = 0; i < n; ++i) {
+    uint32_t w;
+    std::memcpy(&w, words + 4 * i, 4);
+    const float f = shared::Fp32FromWord(w);
+    std::memcpy(out + 4 * i, &f, 4);
   }
 }
 
+}  // namespace detail
+
+namespace {
+
+// out (runs * run_blocks * 16) bytes: PhiloxBlockRuns' blocks.
+void Runs(Tier tier, shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t stride, uint64_t run_blocks,
+          uint64_t runs, uint8_t* out) {
+  if (run_blocks == 0 || runs == 0) return;
+  if (tier == Tier::kAvx512Vnni && TierAvailable(tier)) {
+    detail::PhiloxRunsAvx512(key, matrix, first, stride, run_blocks, runs, out);
+  } else if (tier == Tier::kAvx2 && TierAvailable(tier)) {
+    detail::PhiloxRunsAvx2(key, matrix, first, stride, run_blocks, runs, out);
+  } else {
+    detail::PhiloxRunsPortable(key, matrix, first, stride, run_blocks, runs, out);
+  }
+}
+
+void Fp32(Tier tier, const uint8_t* words, uint64_t n, uint8_t* out) {
+  if (tier == Tier::kAvx512Vnni && TierAvailable(tier)) {
+    detail::Fp32FromWordsAvx512(words, n, out);
+  } else if (tier == Tier::kAvx2 && TierAvailable(tier)) {
+    detail::Fp32FromWordsAvx2(words, n, out);
+  } else {
+    detail::Fp32FromWordsPortable(words, n, out);
+  }
+}
+
+// Blocks per FillFp32 batch: 8 KiB of words, which stay in L1 between generation and conversion.
+constexpr uint64_t kFp32BatchBlocks = 512;
+
+}  // namespace
+
+void PhiloxBlockRuns(Tier tier, shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t stride,
+                     uint64_t run_blocks, uint64_t runs, uint32_t* words) {
+  Runs(tier, key, matrix, first, stride, run_blocks, runs, reinterpret_cast<uint8_t*>(words));
+}
+
+void PhiloxBlocks(Tier tier, shared::PhiloxKey key, uint32_t matrix, uint64_t block0, uint64_t count,
+                  uint32_t* words) {
+  Runs(tier, key, matrix, block0, 0, count, 1, reinterpret_cast<uint8_t*>(words));
+}
+
+void Fp32FromWords(Tier tier, const uint32_t* words, uint64_t n, float* out) {
+  Fp32(tier, reinterpret_cast<const uint8_t*>(words), n, reinterpret_cast<uint8_t*>(out));
+}
+
+void FillInt8(shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t count, int8_t* out) {
+  constexpr uint64_t kPer = shared::kInt8PerBlock;
+  auto* bytes = reinterpret_cast<uint8_t*>(out);
+  uint64_t e = first;
+  const uint64_t end = first + count;
+  // A partial first or last block is one block: Random123's scalar call costs less than a vector batch's set-up.
+  const auto partial = [&](uint64_t n) {
+    const auto w = shared::PhiloxBlock(key, matrix, e / kPer);
+    std::memcpy(bytes, reinterpret_cast<const uint8_t*>(w.v) + e % kPer, n);
+    bytes += n;
+    e += n;
+  };
+  if (e < end && e % kPer != 0) partial(std::min(end, (e / kPer + 1) * kPer) - e);
+  // Whole blocks are their own 16 elements: generated straight into out.
+  const uint64_t whole = (end - e) / kPer;
+  Runs(SelectedTier(), key, matrix, e / kPer, 0, whole, 1, bytes);
+  bytes += whole * kPer;
+  e += whole * kPer;
+  if (e < end) partial(end - e);
+}
+
 void FillFp32(shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t count, float* out) {
-  FillRun(key, matrix, first, count, out, shared::kFp32PerBlock,
-          [](const uint32_t* w, unsigned j) { return shared::Fp32FromWord(w[j]); });
+  constexpr uint64_t kPer = shared::kFp32PerBlock;
+  const Tier tier = SelectedTier();
+  alignas(64) uint8_t words[kFp32BatchBlocks * 16];
+  auto* bytes = reinterpret_cast<uint8_t*>(out);
+  uint64_t e = first;
+  const uint64_t end = first + count;
+  while (e < end) {
+    const uint64_t block0 = e / kPer;
+    const uint64_t blocks = std::min(kFp32BatchBlocks, (end - 1) / kPer - block0 + 1);
+    Runs(tier, key, matrix, block0, 0, blocks, 1, words);
+    const uint64_t n = std::min(end, (block0 + blocks) * kPer) - e;
+    Fp32(tier, words + 4 * (e - block0 * kPer), n, bytes);
+    bytes += 4 * n;
+    e += n;
+  }
 }
 
 }  // namespace vcp::cpu

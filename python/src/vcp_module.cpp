@@ -304,6 +304,7 @@ class Error(Exception):
         py::dict d;
         d["generate_seconds"] = c.c->timings().generate_seconds;
         d["gemm_seconds"] = c.c->timings().gemm_seconds;
+        d["gemm_path"] = c.c->timings().gemm_path;
         d["commit_seconds"] = c.c->timings().commit_seconds;
         d["total_seconds"] = c.c->timings().total_seconds;
         return d;
