@@ -312,7 +312,7 @@ class Report:
                 xs = [j + (i - (len(series) - 1) / 2) * width for j in range(len(GEMM_SHAPES))]
                 ax.bar(xs, [r or 0 for r in rates], width, label=label)
             ax.set_xticks(range(len(GEMM_SHAPES)))
-            ax.set_xticklabels(["%dx%dx%d" % s for s in GEMM_SHAPES], fontsize=8)
+            ax.set_xticklabels(["%dx%dx%d" % s for s in GEMM_SHAPES], fontsize=8, rotation=25, ha="right")
             ax.set_yscale("log")
             top = max((r or 0) for row in series for r in row[3]) if series else 1
             ax.set_ylim(top=top * 4)  # room for the legend above the bars
