@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -159,6 +160,8 @@ TEST_F(Cli, BadWorkloadsAreOneLineErrorsSayingWhatIsAllowed) {
 // vcp run names the GEMM code that ran: the CPU tier its process chose, which VCP_CPU_TIER forces.
 TEST_F(Cli, RunNamesTheCpuTierThatRan) {
   const std::string best(vcp::cpu::TierName(vcp::cpu::ChooseTier(nullptr)));
+  const char* outer = std::getenv("VCP_CPU_TIER");
+  const std::string restore = outer != nullptr ? outer : "";
   for (const std::string& forced : {std::string(), std::string("portable")}) {
     if (forced.empty()) {
       ::unsetenv("VCP_CPU_TIER");
@@ -172,6 +175,7 @@ TEST_F(Cli, RunNamesTheCpuTierThatRan) {
   }
   const Outcome text = Vcp("run --backend cpu " + kShape);
   EXPECT_NE(text.output.find("gemm path   " + best + "\n"), std::string::npos) << text.output;
+  if (!restore.empty()) ::setenv("VCP_CPU_TIER", restore.c_str(), 1);
 }
 
 TEST_F(Cli, RunOpenCheckRoundTrip) {

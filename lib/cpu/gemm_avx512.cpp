@@ -1,11 +1,13 @@
 // The AVX-512 VNNI tier of the int8 GEMM (compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni; the
-// dispatcher calls it only on CPUs that have all four). Same loop nest as gemm_avx2.cpp (pack B panels, pack A
-// blocks, a register-tiled micro-kernel); see there for the blocking. fp32-ordered's AVX-512 tier is
-// gemm_fp32_avx512.cpp.
+// dispatcher calls it only on CPUs that have all four). Same loop nest as gemm_avx2.cpp (pack B panels, then a
+// register-tiled micro-kernel over blocks of A's rows); see there for the blocking. Unlike there, A is read in
+// place wherever it can be: its rows are already k-contiguous, which is all the kernel's broadcasts need, and on
+// few-row GEMMs (the verifier's T x T x K tiles) copying A cost a quarter of the time. fp32-ordered's AVX-512
+// tier is gemm_fp32_avx512.cpp.
 //
 // Why the result is exact. _mm512_dpbusd_epi32 multiplies UNSIGNED bytes by SIGNED bytes, four per 32-bit lane,
 // and adds the four products to the lane. A is signed, so the kernel feeds it a + 128 (in 0..255; the bit pattern
-// is a ^ 0x80) and subtracts the offset afterwards:
+// is a ^ 0x80, one XOR of each broadcast quad) and subtracts the offset afterwards:
 //     sum_p a[i][p] * b[p][j]  =  sum_p (a[i][p] + 128) * b[p][j]  -  128 * sum_p b[p][j].
 // The accumulators start at -128 * colsum(b) (over the block's k, computed while packing B), take the unsigned
 // products, then C's value so far. (a + 128) * b can reach 255 * 128 per term, so for large k the running sum
@@ -15,9 +17,10 @@
 // congruent to it mod 2^32 is itself: the wrapped arithmetic returns it exactly. (The four-term sum inside one
 // VPDPBUSD, at most 4 * 255 * 128 in magnitude, never wraps on its own; nothing saturates: that is VPDPBUSDS.)
 //
-// Packed layouts (4 consecutive k per 32-bit lane):
-//   A block: row-major bytes a ^ 0x80, row stride kcq = kc rounded up to a multiple of 4, padded with 0x80
-//            (a = 0); a 32-bit load at column 4g is broadcast to all lanes.
+// Layouts (4 consecutive k per 32-bit lane):
+//   A rows: the caller's (stride lda), or, for a block whose k is not a multiple of 4 or whose rows do not fill
+//           whole tiles, a copy with row stride kcq = kc rounded up to a multiple of 4, zero-padded (a = 0); a
+//           32-bit load at column 4g is broadcast to all lanes and flipped to a + 128 there.
 //   B panel: for each group g, kNr lanes of 4 bytes (b[4g][j], ..., b[4g+3][j]); missing rows/columns are 0,
 //            which zeroes the padded terms whatever A holds.
 //   bias:    -128 * colsum(b) for each column of the block, zero past nc.
@@ -45,7 +48,7 @@ namespace {
 constexpr size_t kMr = 8;     // rows of the register tile
 constexpr size_t kNr = 32;    // columns of the register tile: two zmm vectors of 16 lanes
 // Blocks measured on Zen 5 (48 KiB L1d, 1 MiB L2): k blocks of 1024 rather than 512 halve the passes over C
-// (+5-10% at n >= 2048); reading A in place instead of packing it was slower (rows lda apart alias in L1).
+// (+5-10% at n >= 2048); 256 was slower on the verifier's tiles.
 constexpr size_t kKc = 1024;  // k per block (a multiple of 4, so only the last block has a ragged length)
 constexpr size_t kMc = 128;   // rows of A per packed block (a multiple of kMr)
 constexpr size_t kNc = 512;   // columns of B per packed block (a multiple of kNr)
@@ -59,7 +62,7 @@ inline __mmask64 FirstBytes(size_t count) { return count >= 64 ? ~__mmask64{0} :
 
 // Packed blocks, one set per thread, allocated on first use.
 struct Scratch {
-  uint8_t* a = nullptr;     // kMc x kKc bytes
+  int8_t* a = nullptr;      // kMc x kKc bytes, for the blocks A cannot be read in place
   int8_t* b = nullptr;      // kKc x kNc bytes
   int32_t* bias = nullptr;  // kNc
   Scratch() = default;
@@ -71,7 +74,7 @@ struct Scratch {
     std::free(bias);
   }
   bool Ready() {
-    if (a == nullptr) a = static_cast<uint8_t*>(std::aligned_alloc(64, kMc * kKc));
+    if (a == nullptr) a = static_cast<int8_t*>(std::aligned_alloc(64, kMc * kKc));
     if (b == nullptr) b = static_cast<int8_t*>(std::aligned_alloc(64, kKc * kNc));
     if (bias == nullptr) bias = static_cast<int32_t*>(std::aligned_alloc(64, kNc * sizeof(int32_t)));
     return a != nullptr && b != nullptr && bias != nullptr;
@@ -79,30 +82,17 @@ struct Scratch {
 };
 thread_local Scratch scratch;
 
-// One row of a packed A block: src (kc) -> dst (kcq = RoundUp(kc, 4)) bytes a ^ 0x80, padding 0x80. 64 bytes at a
-// time; the ragged end through masks (a masked load reads zeros, and 0 ^ 0x80 is the padding value).
-inline void PackARow(const int8_t* src, size_t kc, uint8_t* dst) {
-  const size_t kcq = RoundUp(kc, 4), whole = kc / 64 * 64;
-  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-  size_t p = 0;
-  for (; p < whole; p += 64) _mm512_storeu_si512(dst + p, _mm512_xor_si512(_mm512_loadu_si512(src + p), flip));
-  if (p < kcq) {
-    const __m512i bytes = _mm512_maskz_loadu_epi8(FirstBytes(kc - p), src + p);
-    _mm512_mask_storeu_epi8(dst + p, FirstBytes(kcq - p), _mm512_xor_si512(bytes, flip));
-  }
-}
-
-// a (mc, kc) lda -> out (RoundUp(mc, kMr), kcq) bytes a ^ 0x80; padding rows and columns hold 0x80.
-void PackA(size_t mc, size_t kc, const int8_t* a, size_t lda, uint8_t* out) {
+// a (mc, kc) lda -> out (RoundUp(mc, kMr), kcq), zero-padded. 64 bytes at a time; the ragged end of a row through
+// masks (a masked load reads zeros).
+void PackA(size_t mc, size_t kc, const int8_t* a, size_t lda, int8_t* out) {
   const size_t kcq = RoundUp(kc, 4);
   for (size_t r = 0; r < mc; ++r) {
-    const int8_t* src = a + r * lda;
-    // The same row's next k block, which the next PackA call reads: a block's rows are lda apart, too short a
-    // run each for the hardware prefetcher to pick up. (A prefetch past the matrix never faults.)
-    for (size_t p = 0; p < kc; p += 64) _mm_prefetch(reinterpret_cast<const char*>(src + p + kKc), _MM_HINT_T1);
-    PackARow(src, kc, out + r * kcq);
+    for (size_t p = 0; p < kcq; p += 64) {
+      const __m512i bytes = _mm512_maskz_loadu_epi8(FirstBytes(kc > p ? kc - p : 0), a + r * lda + p);
+      _mm512_mask_storeu_epi8(out + r * kcq + p, FirstBytes(kcq - p), bytes);
+    }
   }
-  std::memset(out + mc * kcq, 0x80, (RoundUp(mc, kMr) - mc) * kcq);
+  std::memset(out + mc * kcq, 0, (RoundUp(mc, kMr) - mc) * kcq);
 }
 
 // Four rows of one panel's 32 columns, r0..r3 (32 bytes each), interleaved into the panel's group layout: two
@@ -205,23 +195,24 @@ void PackB(size_t kc, size_t nc, const int8_t* b, size_t ldb, int8_t* out, int32
   }
 }
 
-// One row of the register tile: (c0, c1) = columns 0-15 and 16-31 += the four offset bytes of A at a_quad times
-// the four B bytes in each lane.
-inline void DotRow(const uint8_t* a_quad, __m512i b0, __m512i b1, __m512i& c0, __m512i& c1) {
+// One row of the register tile: (c0, c1) = columns 0-15 and 16-31 += the four bytes of A at a_quad, offset to
+// a + 128, times the four B bytes in each lane. (The broadcast and the flip cost nothing measurable: the kernel is
+// bound by VPDPBUSD.)
+inline void DotRow(const int8_t* a_quad, __m512i b0, __m512i b1, __m512i& c0, __m512i& c1) {
   int32_t quad;
   std::memcpy(&quad, a_quad, sizeof(quad));
-  const __m512i av = _mm512_set1_epi32(quad);
+  const __m512i av = _mm512_xor_si512(_mm512_set1_epi32(quad), _mm512_set1_epi8(static_cast<char>(0x80)));
   c0 = _mm512_dpbusd_epi32(c0, av, b0);
   c1 = _mm512_dpbusd_epi32(c1, av, b1);
 }
 
 // out (kMr, kNr) ld_out = in (kMr, kNr) ld_in + bias (kNr, every row) + (a ^ 0x80) (kMr, 4 * groups) * b panel
-// (4 * groups, kNr), all mod 2^32 (see the top of the file). a: packed A rows with stride kcq; in may alias out.
+// (4 * groups, kNr), all mod 2^32 (see the top of the file). a: kMr rows, a_stride apart; in may alias out.
 // The accumulators start from the bias and take `in` only after the loop (addition mod 2^32 commutes): C's tile
 // is usually a cache miss, and its lines, prefetched at the start, arrive while the products run instead of
 // stalling the first ones. Named registers and noipa, as in gemm_avx2.cpp: that keeps GCC's loop copy-free.
-__attribute__((noipa)) void Kernel(size_t groups, const uint8_t* a, size_t kcq, const int8_t* b, const int32_t* bias,
-                                   const int32_t* in, size_t ld_in, int32_t* out, size_t ld_out) {
+__attribute__((noipa)) void Kernel(size_t groups, const int8_t* a, size_t a_stride, const int8_t* b,
+                                   const int32_t* bias, const int32_t* in, size_t ld_in, int32_t* out, size_t ld_out) {
   static_assert(kMr == 8 && kNr == 32, "the kernel body is written out for an 8 x 32 tile");
   for (size_t r = 0; r < kMr; ++r) {
     _mm_prefetch(reinterpret_cast<const char*>(in + r * ld_in), _MM_HINT_T0);
@@ -234,13 +225,13 @@ __attribute__((noipa)) void Kernel(size_t groups, const uint8_t* a, size_t kcq, 
     const __m512i b0 = _mm512_loadu_si512(b);
     const __m512i b1 = _mm512_loadu_si512(b + 4 * kLanes);
     DotRow(a, b0, b1, c00, c01);
-    DotRow(a + kcq, b0, b1, c10, c11);
-    DotRow(a + 2 * kcq, b0, b1, c20, c21);
-    DotRow(a + 3 * kcq, b0, b1, c30, c31);
-    DotRow(a + 4 * kcq, b0, b1, c40, c41);
-    DotRow(a + 5 * kcq, b0, b1, c50, c51);
-    DotRow(a + 6 * kcq, b0, b1, c60, c61);
-    DotRow(a + 7 * kcq, b0, b1, c70, c71);
+    DotRow(a + a_stride, b0, b1, c10, c11);
+    DotRow(a + 2 * a_stride, b0, b1, c20, c21);
+    DotRow(a + 3 * a_stride, b0, b1, c30, c31);
+    DotRow(a + 4 * a_stride, b0, b1, c40, c41);
+    DotRow(a + 5 * a_stride, b0, b1, c50, c51);
+    DotRow(a + 6 * a_stride, b0, b1, c60, c61);
+    DotRow(a + 7 * a_stride, b0, b1, c70, c71);
   }
   const auto store = [&](size_t r, __m512i lo, __m512i hi) {
     const int32_t* src = in + r * ld_in;
@@ -276,18 +267,22 @@ void GemmInt8Avx512Vnni(size_t m, size_t n, size_t k, const int8_t* a, size_t ld
       PackB(kc, nc, b + pc * ldb + jc, ldb, scratch.b, scratch.bias);
       for (size_t ic = 0; ic < m; ic += kMc) {
         const size_t mc = Min(kMc, m - ic);
-        PackA(mc, kc, a + ic * lda + pc, lda, scratch.a);
+        // In place unless a group would run past a row's end or a tile past the block's last row.
+        const bool in_place = kc % 4 == 0 && mc % kMr == 0;
+        if (!in_place) PackA(mc, kc, a + ic * lda + pc, lda, scratch.a);
+        const int8_t* a_block = in_place ? a + ic * lda + pc : scratch.a;
+        const size_t a_stride = in_place ? lda : kcq;
         for (size_t jr = 0; jr < nc; jr += kNr) {
           const int8_t* b_panel = scratch.b + jr * kcq;
           const int32_t* bias = scratch.bias + jr;
           const size_t cols = Min(kNr, nc - jr);
           for (size_t ir = 0; ir < mc; ir += kMr) {
             const size_t rows = Min(kMr, mc - ir);
-            const uint8_t* a_rows = scratch.a + ir * kcq;
+            const int8_t* a_rows = a_block + ir * a_stride;
             int32_t* c_tile = c + (ic + ir) * ldc + jc + jr;
             if (rows == kMr && cols == kNr) {
-              Kernel(groups, a_rows, kcq, b_panel, bias, accumulate ? c_tile : kZeroTile, accumulate ? ldc : kNr,
-                     c_tile, ldc);
+              Kernel(groups, a_rows, a_stride, b_panel, bias, accumulate ? c_tile : kZeroTile,
+                     accumulate ? ldc : kNr, c_tile, ldc);
               continue;
             }
             // An edge tile goes through a full-size local copy; its padding lanes compute unused values.
@@ -295,7 +290,7 @@ void GemmInt8Avx512Vnni(size_t m, size_t n, size_t k, const int8_t* a, size_t ld
             for (size_t r = 0; r < rows && accumulate; ++r) {
               std::memcpy(edge + r * kNr, c_tile + r * ldc, cols * sizeof(int32_t));
             }
-            Kernel(groups, a_rows, kcq, b_panel, bias, edge, kNr, edge, kNr);
+            Kernel(groups, a_rows, a_stride, b_panel, bias, edge, kNr, edge, kNr);
             for (size_t r = 0; r < rows; ++r) std::memcpy(c_tile + r * ldc, edge + r * kNr, cols * sizeof(int32_t));
           }
         }
