@@ -36,36 +36,13 @@ namespace {
 
 // ---- the table of workload definitions (CPU half; see lib/workload_table.h) ----
 
-// Runs made of whole Philox blocks (the verifier's tiles when T and N are multiples of the block's elements) are
-// generated in one strided call, straight into place: an int8 block's 16 bytes are its 16 elements, and an fp32
-// block's four words convert in place to its four elements. Other runs are filled one at a time.
-bool WholeBlocks(uint64_t per_block, uint64_t first, uint64_t stride, uint64_t count) {
-  return first % per_block == 0 && stride % per_block == 0 && count % per_block == 0 && count > 0;
-}
-
 void FillInt8Elements(shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t stride, uint64_t count,
                       uint64_t runs, void* out) {
-  auto* elements = static_cast<int8_t*>(out);
-  constexpr uint64_t kPer = shared::kInt8PerBlock;
-  if (runs > 1 && WholeBlocks(kPer, first, stride, count)) {
-    cpu::PhiloxBlockRuns(cpu::SelectedTier(), key, matrix, first / kPer, stride / kPer, count / kPer, runs,
-                         reinterpret_cast<uint32_t*>(elements));
-    return;
-  }
-  for (uint64_t r = 0; r < runs; ++r) cpu::FillInt8(key, matrix, first + r * stride, count, elements + r * count);
+  cpu::FillInt8Runs(key, matrix, first, stride, count, runs, static_cast<int8_t*>(out));
 }
-
 void FillFp32Elements(shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t stride, uint64_t count,
                       uint64_t runs, void* out) {
-  auto* elements = static_cast<float*>(out);
-  constexpr uint64_t kPer = shared::kFp32PerBlock;
-  if (runs > 1 && WholeBlocks(kPer, first, stride, count)) {
-    auto* words = reinterpret_cast<uint32_t*>(elements);
-    cpu::PhiloxBlockRuns(cpu::SelectedTier(), key, matrix, first / kPer, stride / kPer, count / kPer, runs, words);
-    cpu::Fp32FromWords(cpu::SelectedTier(), words, runs * count, elements);
-    return;
-  }
-  for (uint64_t r = 0; r < runs; ++r) cpu::FillFp32(key, matrix, first + r * stride, count, elements + r * count);
+  cpu::FillFp32Runs(key, matrix, first, stride, count, runs, static_cast<float*>(out));
 }
 void GemmInt8Elements(uint64_t m, uint64_t n, uint64_t k, const void* a, uint64_t lda, const void* b, uint64_t ldb,
                       uint32_t* c, uint64_t ldc) {

@@ -201,4 +201,31 @@ TEST(Philox, FillsEqualElementwise) {
   }
 }
 
+// The strided fills (a tile's columns of B): whole-block runs, which take the one-call path, and runs that start,
+// step or end inside a block, which take the run-at-a-time path, against the elementwise definition.
+TEST(Philox, RunFillsEqualElementwise) {
+  const PhiloxKey key{0x27182818, 0x28459045};
+  struct Case {
+    uint64_t first, stride, count, runs;
+  };
+  for (const Case& c : {Case{0, 8192, 32, 64}, Case{4096, 8192, 64, 17}, Case{16, 16, 16, 9}, Case{32, 0, 16, 5},
+                        Case{3, 8192, 32, 7}, Case{16, 8190, 32, 7}, Case{0, 8192, 30, 7}, Case{0, 100, 4, 1},
+                        Case{(uint64_t{1} << 36) - 64, 64, 48, 3}}) {
+    std::vector<int8_t> i8(c.runs * c.count + 1, 0x5a);
+    vcp::cpu::FillInt8Runs(key, 0, c.first, c.stride, c.count, c.runs, i8.data());
+    std::vector<float> f32(c.runs * c.count + 1, -2.0f);
+    vcp::cpu::FillFp32Runs(key, 1, c.first, c.stride, c.count, c.runs, f32.data());
+    for (uint64_t r = 0; r < c.runs; ++r) {
+      for (uint64_t i = 0; i < c.count; ++i) {
+        const uint64_t e = c.first + r * c.stride + i;
+        ASSERT_EQ(i8[r * c.count + i], vcp::shared::Int8Element(key, 0, e)) << "run " << r << " element " << i;
+        const float want = vcp::shared::Fp32Element(key, 1, e);
+        ASSERT_EQ(std::memcmp(&f32[r * c.count + i], &want, 4), 0) << "run " << r << " element " << i;
+      }
+    }
+    EXPECT_EQ(i8.back(), 0x5a) << "FillInt8Runs wrote past its runs, first " << c.first;
+    EXPECT_EQ(f32.back(), -2.0f) << "FillFp32Runs wrote past its runs, first " << c.first;
+  }
+}
+
 }  // namespace

@@ -66,6 +66,11 @@ void Fp32(Tier tier, const uint8_t* words, uint64_t n, uint8_t* out) {
 // Blocks per FillFp32 batch: 8 KiB of words, which stay in L1 between generation and conversion.
 constexpr uint64_t kFp32BatchBlocks = 512;
 
+// Whether the runs of a *Runs fill are all whole blocks of per_block elements.
+bool WholeBlocks(uint64_t per_block, uint64_t first, uint64_t stride, uint64_t count) {
+  return first % per_block == 0 && stride % per_block == 0 && count % per_block == 0 && count > 0;
+}
+
 }  // namespace
 
 void PhiloxBlockRuns(Tier tier, shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t stride,
@@ -119,6 +124,29 @@ void FillFp32(shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t c
     bytes += 4 * n;
     e += n;
   }
+}
+
+void FillInt8Runs(shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t stride, uint64_t count,
+                  uint64_t runs, int8_t* out) {
+  constexpr uint64_t kPer = shared::kInt8PerBlock;
+  if (runs > 1 && WholeBlocks(kPer, first, stride, count)) {
+    Runs(SelectedTier(), key, matrix, first / kPer, stride / kPer, count / kPer, runs, reinterpret_cast<uint8_t*>(out));
+    return;
+  }
+  for (uint64_t r = 0; r < runs; ++r) FillInt8(key, matrix, first + r * stride, count, out + r * count);
+}
+
+void FillFp32Runs(shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t stride, uint64_t count,
+                  uint64_t runs, float* out) {
+  constexpr uint64_t kPer = shared::kFp32PerBlock;
+  if (runs > 1 && WholeBlocks(kPer, first, stride, count)) {
+    auto* bytes = reinterpret_cast<uint8_t*>(out);
+    const Tier tier = SelectedTier();
+    Runs(tier, key, matrix, first / kPer, stride / kPer, count / kPer, runs, bytes);
+    Fp32(tier, bytes, runs * count, bytes);
+    return;
+  }
+  for (uint64_t r = 0; r < runs; ++r) FillFp32(key, matrix, first + r * stride, count, out + r * count);
 }
 
 }  // namespace vcp::cpu

@@ -31,6 +31,15 @@ void Fp32FromWords(Tier tier, const uint32_t* words, uint64_t n, float* out);
 void FillInt8(shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t count, int8_t* out);
 void FillFp32(shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t count, float* out);
 
+// out (runs, count), row-major: out[r * count + i] = element (first + r * stride + i) of `matrix`, for r < runs
+// and i < count, at SelectedTier(): a verifier tile's columns of B are K runs of T elements, N apart. Runs of
+// whole Philox blocks are one PhiloxBlockRuns straight into out (an int8 block's 16 bytes are its elements; fp32
+// words are converted in place); any other runs are filled one at a time.
+void FillInt8Runs(shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t stride, uint64_t count,
+                  uint64_t runs, int8_t* out);
+void FillFp32Runs(shared::PhiloxKey key, uint32_t matrix, uint64_t first, uint64_t stride, uint64_t count,
+                  uint64_t runs, float* out);
+
 // The tiers' entry points, one definition each in philox_fill.cpp, philox_fill_avx2.cpp and
 // philox_fill_avx512.cpp, called by the dispatchers above only on a CPU that has the tier. Each writes the
 // blocks of PhiloxBlockRuns as bytes, 16 per block (the words little-endian, which on this little-endian host is
