@@ -66,6 +66,11 @@ struct VCP_EXPORT AgentOptions {
   int request_timeout_s = 30;       // socket read / write timeout (an epoch's own run is not bounded by it)
   std::filesystem::path beacon_file;  // beacon-mode leases answer from this FileBeaconSource; "" = none accepted
   uint32_t readiness_cache_s = 30;    // /readyz reruns its device check at most this often
+  // Shutdown's wait for challenges still due: an interactive epoch whose record was sent is answered only if its
+  // challenge arrives, which an honest verifier sends within milliseconds of the record. After the last running
+  // epoch ends, Shutdown waits at most this long (and never past its grace) for those challenges. 0 = no wait;
+  // at most 60000.
+  uint32_t challenge_wait_ms = 2000;
   // TESTS ONLY: skip this fraction of every epoch's tiles (SimulateLazyLeaves), to show the verifier catches it;
   // 0 = honest. Logged as a warning at start.
   double simulate_lazy_fraction = 0;
@@ -93,7 +98,8 @@ class VCP_EXPORT Agent {
 
   // Graceful stop: new leases and epoch starts are refused with 503 from now on (challenges and beacon responses
   // for epochs already proven are still answered), epochs running now get up to grace_s seconds to finish and
-  // answer, then the server stops. Returns the number of epochs still running after the grace, which are
+  // answer, interactive epochs whose records were sent get up to challenge_wait_ms more (within the grace) for
+  // their challenges, then the server stops. Returns the number of epochs still running after the grace, which are
   // abandoned: their starts are logged but not their records, so the verifier's resent start runs them again
   // after a restart. With a nonzero return the server is stopped only when those runs end (the destructor waits for
   // them); a process that must exit now may do so without losing anything acknowledged. Later calls return 0.

@@ -4,7 +4,7 @@
 //   leases_mu     the lease table.
 //   LeaseSlot::mu a lease's in-flight claim, token bucket and status snapshot: bookkeeping only.
 //   session_mu    every call into the lease's ProviderSession, Prove included (the epoch's whole run).
-//   run_mu        the count of epochs running, which Shutdown waits on.
+//   run_mu        the count of epochs running and of interactive challenges due, which Shutdown waits on.
 // A request that starts an epoch first claims the lease (LeaseSlot::in_flight, under mu), so at most one start of
 // a lease is being answered at any time and session_mu is contended only by short calls. A slow epoch therefore
 // holds up only its own lease; status, metrics and other leases stay answerable.
@@ -115,6 +115,10 @@ struct LeaseSlot {
   // for the session lock while an epoch runs.
   size_t epochs_started = 0;
   std::optional<uint64_t> last_epoch;
+
+  // The interactive epoch whose record was sent and whose challenge has not been answered yet; guarded by the
+  // agent's run_mu (Impl::challenges_due counts the slots that hold one).
+  std::optional<uint64_t> challenge_due;
 };
 
 struct Readiness {
@@ -161,6 +165,9 @@ struct Agent::Impl {
   void Complete(LeaseSlot& slot, InFlight& run);
   Result<ProveOutcome> ProveLazy(LeaseSlot& slot, const EpochStart& start);
   json LeaseSummary(LeaseSlot& slot);
+  // With run_mu held: `epoch` of an interactive lease now awaits its challenge (its record is on its way), or no
+  // epoch of the lease does any more (nullopt: answered, or a new epoch started, which ends the old one's turn).
+  void SetChallengeDue(LeaseSlot& slot, std::optional<uint64_t> epoch);
   std::shared_ptr<LeaseSlot> MakeSlot(ProviderSession session);
   json ReadinessCheck();
   void UpdateGauges();
@@ -182,7 +189,8 @@ struct Agent::Impl {
   std::atomic<bool> stopping{false};
   std::mutex run_mu;
   std::condition_variable run_cv;
-  size_t running = 0;      // epochs running now; guarded by run_mu
+  size_t running = 0;         // epochs running now; guarded by run_mu
+  size_t challenges_due = 0;  // slots whose challenge_due is set; guarded by run_mu
   bool shut_down = false;  // guarded by run_mu
 
   std::mutex ready_mu;
@@ -557,6 +565,17 @@ void Agent::Impl::Complete(LeaseSlot& slot, InFlight& run) {
   slot.done_cv.notify_all();
 }
 
+void Agent::Impl::SetChallengeDue(LeaseSlot& slot, std::optional<uint64_t> epoch) {
+  if (slot.challenge_due.has_value() != epoch.has_value()) {
+    if (epoch) {
+      ++challenges_due;
+    } else {
+      --challenges_due;
+    }
+  }
+  slot.challenge_due = epoch;
+}
+
 void Agent::Impl::RunEpoch(const HttpRequest& request, LeaseSlot& slot, const EpochStart& start, InFlight& run,
                            double cost) {
   const auto began = std::chrono::steady_clock::now();
@@ -580,6 +599,8 @@ void Agent::Impl::RunEpoch(const HttpRequest& request, LeaseSlot& slot, const Ep
   {
     std::lock_guard lock(run_mu);
     --running;
+    // In the same step as the count, so that Shutdown never sees neither the run nor its challenge.
+    if (proved.ok() && slot.lease.mode == LeaseMode::kInteractive) SetChallengeDue(slot, start.epoch);
   }
   run_cv.notify_all();
   if (proved.ok()) {
@@ -652,6 +673,10 @@ HttpResponse Agent::Impl::StartEpoch(const HttpRequest& request) {
   if (logged) {
     // Proven before (a retry after a lost answer): the logged record, at no cost.
     run->record = std::move(logged);
+    if (slot->lease.mode == LeaseMode::kInteractive) {
+      std::lock_guard run_lock(run_mu);
+      SetChallengeDue(*slot, start.epoch);
+    }
   } else if (stopping) {
     run->refusal = Refuse(request, "shutting-down", 503,
                           Status::Unavailable("the agent is shutting down; send the start again after it restarts"),
@@ -669,6 +694,7 @@ HttpResponse Agent::Impl::StartEpoch(const HttpRequest& request) {
       if (!stopping) {  // checked again under run_mu: Shutdown must see every run it waits for
         ++running;
         counted = true;
+        SetChallengeDue(*slot, std::nullopt);
       }
     }
     if (wait_us) {
@@ -728,6 +754,11 @@ HttpResponse Agent::Impl::PostChallenge(const HttpRequest& request) {
     answered = slot->session.Respond(challenge, key, prover);
   }
   if (!answered.ok()) return SessionRefusal(request, answered.status());
+  {
+    std::lock_guard run_lock(run_mu);
+    if (slot->challenge_due == challenge.epoch) SetChallengeDue(*slot, std::nullopt);
+  }
+  run_cv.notify_all();
   if (!answered->already_logged) {
     metrics.Add("vcp_agent_challenges_answered_total", 1);
     log.Write(LogLevel::kInfo, "challenge-answered",
@@ -943,16 +974,30 @@ size_t Agent::Shutdown(uint32_t grace_s) {
   if (m.shut_down) return 0;
   m.shut_down = true;
   m.stopping = true;
-  m.log.Write(LogLevel::kInfo, "shutdown", {{"grace_s", grace_s}, {"epochs_running", m.running}});
-  m.run_cv.wait_for(lock, std::chrono::seconds(grace_s), [&m] { return m.running == 0; });
+  m.log.Write(LogLevel::kInfo, "shutdown",
+              {{"grace_s", grace_s}, {"epochs_running", m.running}, {"challenges_due", m.challenges_due}});
+  const auto began = std::chrono::steady_clock::now();
+  const auto grace_end = began + std::chrono::seconds(grace_s);
+  m.run_cv.wait_until(lock, grace_end, [&m] { return m.running == 0; });
   const size_t abandoned = m.running;
+  if (abandoned == 0) {
+    // The verifier challenges an interactive epoch right after its record: give those challenges a short wait
+    // of their own, so that a stop landing between record and challenge does not cost the epoch its pass.
+    const auto challenge_end =
+        std::min(grace_end, std::chrono::steady_clock::now() + std::chrono::milliseconds(m.options.challenge_wait_ms));
+    m.run_cv.wait_until(lock, challenge_end, [&m] { return m.challenges_due == 0; });
+  }
+  const size_t unanswered = m.challenges_due;
   lock.unlock();
   if (abandoned == 0) m.server->Stop();
-  m.log.Write(abandoned == 0 ? LogLevel::kInfo : LogLevel::kWarn, "stopped",
+  m.log.Write(abandoned == 0 && unanswered == 0 ? LogLevel::kInfo : LogLevel::kWarn, "stopped",
               {{"epochs_abandoned", abandoned},
-               {"detail", abandoned == 0 ? "every epoch answered"
-                                         : "epochs still running after the grace: their starts are logged, their "
-                                           "records not; the verifier's resent start runs them again"}});
+               {"challenges_unanswered", unanswered},
+               {"detail", abandoned > 0 ? "epochs still running after the grace: their starts are logged, their "
+                                          "records not; the verifier's resent start runs them again"
+                          : unanswered > 0 ? "records sent whose challenges did not come in time: those epochs are "
+                                             "answered after a restart if the verifier challenges again"
+                                           : "every epoch answered"}});
   return abandoned;
 }
 

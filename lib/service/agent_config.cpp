@@ -116,6 +116,7 @@ const std::map<std::string, Setter>& Setters() {
       {"request_timeout_s", Integer(&AgentOptions::request_timeout_s, "request_timeout_s")},
       {"beacon_file", Path(&AgentOptions::beacon_file, "beacon_file")},
       {"readiness_cache_s", Integer(&AgentOptions::readiness_cache_s, "readiness_cache_s")},
+      {"challenge_wait_ms", Integer(&AgentOptions::challenge_wait_ms, "challenge_wait_ms")},
       {"simulate_lazy_fraction", Number(&AgentOptions::simulate_lazy_fraction, "simulate_lazy_fraction")},
       {"log_level", String(&AgentOptions::log_level, "log_level")},
   };
@@ -208,6 +209,10 @@ Status CheckAgentRanges(const AgentOptions& o) {
   if (o.readiness_cache_s > 86400) {
     return Status::InvalidArgument("readiness_cache_s " + std::to_string(o.readiness_cache_s) +
                                    " is out of range; allowed: 0 to 86400");
+  }
+  if (o.challenge_wait_ms > 60000) {
+    return Status::InvalidArgument("challenge_wait_ms " + std::to_string(o.challenge_wait_ms) +
+                                   " is out of range; allowed: 0 to 60000");
   }
   if (!(o.simulate_lazy_fraction >= 0 && o.simulate_lazy_fraction <= 1)) {
     return Status::InvalidArgument("simulate_lazy_fraction " + std::to_string(o.simulate_lazy_fraction) +

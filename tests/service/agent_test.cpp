@@ -418,6 +418,9 @@ TEST_F(AgentTest, HealthReadyInfoAndMetrics) {
 }
 
 TEST_F(AgentTest, RestartResumesEveryLease) {
+  // The stop below leaves the second epoch's challenge due on purpose (it is answered after the restart); a short
+  // challenge wait keeps the stop quick.
+  options_.challenge_wait_ms = 100;
   StartAgent();
   auto v = NewVerifier("verifier", verifier_);
   ASSERT_TRUE(v);
@@ -472,8 +475,19 @@ TEST_F(AgentTest, ShutdownLetsTheRunningEpochAnswerAndRefusesNewWork) {
   auto late = NewVerifier("late", verifier_);
   ASSERT_TRUE(late);
   ASSERT_OK_AND_ASSIGN(EpochStart start, v->StartEpoch(verifier_, EpochSchedule::kOnDemand));
-  HttpResponse proven;
-  std::thread epoch([&] { proven = Post(LeasePath(*v) + "/epochs", Serialize(start)); });
+  // The verifier's side of the epoch: its record, then, after a pause far longer than the few milliseconds a stop
+  // used to leave, its challenge, which the stopping agent must still answer (it waits challenge_wait_ms, 2 s).
+  HttpResponse proven, answered;
+  std::optional<Reason> reason;
+  std::thread epoch([&] {
+    proven = Post(LeasePath(*v) + "/epochs", Serialize(start));
+    auto checked = v->ReceiveRecord(Bytes(proven.body), verifier_);
+    if (!checked.ok() || !checked->challenge) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    answered = Post(LeasePath(*v) + "/challenges", Serialize(*checked->challenge));
+    auto verdict = v->ReceiveResponse(Bytes(answered.body), verifier_);
+    if (verdict.ok() && verdict->verdict) reason = verdict->verdict->reason;
+  });
   bool busy = false;
   for (int i = 0; i < 2000 && !busy; ++i) {
     HttpResponse list = Get("/v1/leases");
@@ -494,10 +508,42 @@ TEST_F(AgentTest, ShutdownLetsTheRunningEpochAnswerAndRefusesNewWork) {
   epoch.join();
   EXPECT_EQ(abandoned, 0u);
   EXPECT_EQ(proven.status, 200) << proven.body;
-  ASSERT_OK_AND_ASSIGN(RecordOutcome checked, v->ReceiveRecord(Bytes(proven.body), verifier_));
-  EXPECT_TRUE(checked.challenge);
+  EXPECT_EQ(answered.status, 200) << answered.body;
+  EXPECT_EQ(reason, Reason::kPass);
   EXPECT_EQ(refused.status, 503) << refused.body;
   EXPECT_EQ(json::parse(refused.body)["kind"], "unavailable") << refused.body;
+}
+
+// The wait for a due challenge has its own bound, the grace bounds it too, and with every challenge answered
+// there is no wait at all.
+TEST_F(AgentTest, ShutdownWaitsForADueChallengeOnlyBriefly) {
+  const auto stop_seconds = [&](uint32_t challenge_wait_ms, uint32_t grace_s, bool answer_last) {
+    options_.challenge_wait_ms = challenge_wait_ms;
+    StartAgent();
+    auto v = NewVerifier("verifier-" + std::to_string(challenge_wait_ms) + "-" + std::to_string(grace_s), verifier_);
+    EXPECT_TRUE(v);
+    if (!v) return -1.0;
+    Offer(*v);
+    EXPECT_EQ(RunEpoch(*v, verifier_), Reason::kPass);
+    if (!answer_last) {  // a record whose challenge never comes
+      auto start = v->StartEpoch(verifier_, EpochSchedule::kOnDemand);
+      EXPECT_TRUE(start.ok());
+      EXPECT_EQ(Post(LeasePath(*v) + "/epochs", Serialize(*start)).status, 200);
+    }
+    const auto began = std::chrono::steady_clock::now();
+    EXPECT_EQ(agent_->Shutdown(grace_s), 0u);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    agent_.reset();
+    return seconds;
+  };
+  const double answered = stop_seconds(60000, 30, true);
+  EXPECT_LT(answered, 10.0) << "nothing was due, yet the stop waited";
+  const double bounded_by_wait = stop_seconds(300, 30, false);
+  EXPECT_GE(bounded_by_wait, 0.3);
+  EXPECT_LT(bounded_by_wait, 10.0) << "the stop waited past challenge_wait_ms";
+  const double bounded_by_grace = stop_seconds(60000, 1, false);
+  EXPECT_GE(bounded_by_grace, 1.0);
+  EXPECT_LT(bounded_by_grace, 10.0) << "the stop waited past its grace";
 }
 
 TEST_F(AgentTest, BeaconModeResponseAfterTheRoundIsPublished) {
@@ -594,7 +640,7 @@ TEST(AgentConfig, LoadsKeysResolvesPathsAndRefusesUnknownKeys) {
   ASSERT_FALSE(dir.empty());
   std::ofstream(dir / "agent.json") << R"({"listen_host": "0.0.0.0", "listen_port": 9443, "state_dir": "state",
     "provider_key": "/etc/vcp/provider", "authorized_keys": "keys", "backend": "cpu", "max_audit_share": 0.25,
-    "burst_epochs": 2, "tls_cert_file": "cert.pem", "tls_key_file": "key.pem"})";
+    "burst_epochs": 2, "tls_cert_file": "cert.pem", "tls_key_file": "key.pem", "challenge_wait_ms": 1500})";
   ASSERT_OK_AND_ASSIGN(AgentOptions o, LoadAgentConfig(dir / "agent.json"));
   EXPECT_EQ(o.listen_host, "0.0.0.0");
   EXPECT_EQ(o.listen_port, 9443);
@@ -604,6 +650,7 @@ TEST(AgentConfig, LoadsKeysResolvesPathsAndRefusesUnknownKeys) {
   EXPECT_EQ(o.backend, BackendChoice::kCpu);
   EXPECT_EQ(o.max_audit_share, 0.25);
   EXPECT_EQ(o.burst_epochs, 2u);
+  EXPECT_EQ(o.challenge_wait_ms, 1500u);
 
   std::ofstream(dir / "typo.json") << R"({"state_dir": "s", "provider_key": "k", "authorized_keys": "a",
     "max_audit_shares": 0.1})";
@@ -614,6 +661,7 @@ TEST(AgentConfig, LoadsKeysResolvesPathsAndRefusesUnknownKeys) {
   for (const char* bad : {R"({"state_dir": "s", "provider_key": "k", "authorized_keys": "a", "listen_port": 70000})",
                           R"({"state_dir": "s", "provider_key": "k", "authorized_keys": "a", "max_audit_share": 0})",
                           R"({"state_dir": "s", "provider_key": "k", "authorized_keys": "a", "threads": "4"})",
+                          R"({"state_dir": "s", "provider_key": "k", "authorized_keys": "a", "challenge_wait_ms": 60001})",
                           R"([1, 2])", R"({not json)"}) {
     std::ofstream(dir / "bad.json", std::ios::trunc) << bad;
     EXPECT_FALSE(LoadAgentConfig(dir / "bad.json").ok()) << bad;
