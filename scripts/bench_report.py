@@ -261,9 +261,9 @@ GEMM_FP32 = [("BM_GemmFp32OrderedBest", "vcp fp32-ordered"), ("BM_EigenFp32", "E
 
 
 class Report:
-    def __init__(self, run_dir, meta, context, results, plt, avx2_results=None):
+    def __init__(self, run_dir, meta, context, results, plt, capped=None):
         self.dir, self.meta, self.context, self.r, self.plt = run_dir, meta, context, results, plt
-        self.avx2_results = avx2_results or {}
+        self.capped = capped or {}  # tier -> the results of scripts/bench's pass capped at it
         self.figures = []
         m = meta.get("machine", {})
         self.caption = (f"{m.get('cpu_model', '?')}, {m.get('cpus', '?')} CPUs; "
@@ -355,19 +355,29 @@ class Report:
                 md.append(f"| {label} | " + " | ".join(fmt(x, 2) + "x" if x else "-" for x in ratios) + " |")
         return md + [""] if found else []
 
-    def avx2(self):
-        """The AVX2 tiers against oneDNN capped at AVX2, from scripts/bench's second pass (bench_avx2.json)."""
-        md = ["## AVX2 tiers against oneDNN capped at AVX2 (one thread)\n",
-              "A second run of the GEMM benchmarks in a process started with `VCP_CPU_TIER=avx2` and "
-              "`ONEDNN_MAX_CPU_ISA=AVX2`: what an AVX2-only CPU would run, on this machine. oneDNN's int8 kernels "
-              "without VNNI sum pairs of u8 x s8 products in saturating int16 (VPMADDUBSW), so their s8 x s8 -> s32 "
-              "result is not the exact product (column `exact`: 0 means it differed from vcp's on the same inputs).\n"]
-        if not self.avx2_results:
-            return "\n".join(md + ["*No AVX2 pass in this run (it runs where the CPU has AVX-512).*\n"])
-        md += ["| m x n x k | vcp int8 (avx2) | oneDNN s8 (AVX2) | exact | ratio | vcp fp32-ordered (avx2) | "
-               "oneDNN f32 (AVX2) | ratio |", "|---|---|---|---|---|---|---|---|"]
+    CAPPED = {
+        "avx2": ("AVX2", "AVX2", "what an AVX2-only CPU (Haswell to Skylake, Zen 1-3) would run. oneDNN's int8 "
+                 "kernels without VNNI sum pairs of u8 x s8 products in saturating int16 (VPMADDUBSW), so their "
+                 "s8 x s8 -> s32 result is not the exact product (column `exact`: 0 means it differed from vcp's on "
+                 "the same inputs); the ceilings below bound what each instruction mix can reach."),
+        "avxvnni": ("AVX-VNNI", "AVX2_VNNI", "what a CPU with AVX-VNNI but no AVX-512 (Alder Lake and later client "
+                    "cores, Sierra Forest) would run; both int8 GEMMs use VPDPBUSD on 256-bit registers and are "
+                    "exact."),
+    }
+
+    def capped_tier(self, tier):
+        """vcp's tier against oneDNN capped at the same ISA, from scripts/bench's pass bench_<tier>.json."""
+        title, isa, what = self.CAPPED[tier]
+        md = [f"## {title} tiers against oneDNN capped at {title} (one thread)\n",
+              f"Another run of the GEMM benchmarks in a process started with `VCP_CPU_TIER={tier}` and "
+              f"`ONEDNN_MAX_CPU_ISA={isa}`: {what}\n"]
+        results = self.capped.get(tier)
+        if not results:
+            return "\n".join(md + [f"*No {title} pass in this run (it runs where the CPU has a tier above it).*\n"])
+        md += [f"| m x n x k | vcp int8 ({tier}) | oneDNN s8 ({isa}) | exact | ratio | vcp fp32-ordered ({tier}) | "
+               f"oneDNN f32 ({isa}) | ratio |", "|---|---|---|---|---|---|---|---|"]
         for shape in GEMM_SHAPES:
-            get = lambda bench: self.avx2_results.get(self.gemm_name(bench, shape)) or {}
+            get = lambda bench: results.get(self.gemm_name(bench, shape)) or {}
             vi, oi = get("BM_GemmInt8Best").get("GMAC"), get("BM_OnednnInt8").get("GMAC")
             vf, of = get("BM_GemmFp32OrderedBest").get("GMAC"), get("BM_OnednnFp32").get("GMAC")
             if not any((vi, oi, vf, of)):
@@ -376,6 +386,19 @@ class Report:
             md.append(f"| {'x'.join(map(str, shape))} | {fmt(vi)} | {fmt(oi)} | "
                       f"{'-' if exact is None else int(exact)} | {fmt(vi / oi, 2) + 'x' if vi and oi else '-'} | "
                       f"{fmt(vf)} | {fmt(of)} | {fmt(vf / of, 2) + 'x' if vf and of else '-'} |")
+        md.append("")
+        if tier == "avx2":
+            md.append(self.ceilings())
+        return "\n".join(md)
+
+    def ceilings(self):
+        """BM_Int8Ceiling: each int8 instruction mix from registers alone (bench/ceiling_bench.cpp)."""
+        rows = [self.get(f"BM_Int8Ceiling/mix:{i}") for i in range(4)]
+        rows = [row for row in rows if row and row.get("items_per_second")]
+        if not rows:
+            return "*No instruction ceilings (`BM_Int8Ceiling`) in this run.*\n"
+        md = ["| int8 instruction mix, registers only (`BM_Int8Ceiling`) | GMAC/s |", "|---|---|"]
+        md += [f"| {row.get('label', '?')} | {fmt(row['items_per_second'] / 1e9)} |" for row in rows]
         return "\n".join(md + [""])
 
     def inputs(self):
@@ -674,11 +697,14 @@ def cmd_report(args):
     if not results:
         print(f"bench_report: no benchmark results in {run_dir}/bench.json", file=sys.stderr)
         return 1
-    # The AVX2 pass (scripts/bench runs it where the CPU has AVX-512), kept apart: the same benchmark names.
-    avx2_path = os.path.join(run_dir, "bench_avx2.json")
-    avx2_results = load_results(avx2_path)[1] if os.path.exists(avx2_path) else {}
-    rep = Report(run_dir, meta, context, results, plt, avx2_results)
-    parts = [rep.header(), rep.gemm(), rep.avx2(), rep.inputs(), rep.commit(), rep.verifier(), rep.proof_size(),
+    # The capped passes (scripts/bench runs them where the CPU has a tier above), kept apart: the same benchmark names.
+    capped = {}
+    for tier in Report.CAPPED:
+        path = os.path.join(run_dir, f"bench_{tier}.json")
+        if os.path.exists(path):
+            capped[tier] = load_results(path)[1]
+    rep = Report(run_dir, meta, context, results, plt, capped)
+    parts = [rep.header(), rep.gemm(), rep.capped_tier("avx2"), rep.capped_tier("avxvnni"), rep.inputs(), rep.commit(), rep.verifier(), rep.proof_size(),
              rep.detection(), rep.gpu()]
     with open(os.path.join(run_dir, "report.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(parts))

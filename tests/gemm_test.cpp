@@ -20,7 +20,7 @@
 namespace vcp::cpu {
 namespace {
 
-constexpr Tier kAllTiers[] = {Tier::kPortable, Tier::kAvx2, Tier::kAvx512Vnni};
+constexpr Tier kAllTiers[] = {Tier::kPortable, Tier::kAvx2, Tier::kAvxVnni, Tier::kAvx512Vnni};
 
 // ---------------------------------------------------------------------------------------------------------------
 // References, written as literally as possible.
@@ -375,6 +375,7 @@ INSTANTIATE_TEST_SUITE_P(AllTiers, GemmTierTest, ::testing::ValuesIn(kAllTiers),
 
 Tier BestAvailable() {
   if (TierAvailable(Tier::kAvx512Vnni)) return Tier::kAvx512Vnni;
+  if (TierAvailable(Tier::kAvxVnni)) return Tier::kAvxVnni;
   if (TierAvailable(Tier::kAvx2)) return Tier::kAvx2;
   return Tier::kPortable;
 }
@@ -382,12 +383,19 @@ Tier BestAvailable() {
 TEST(GemmDispatchTest, TierNames) {
   EXPECT_EQ(TierName(Tier::kPortable), "portable");
   EXPECT_EQ(TierName(Tier::kAvx2), "avx2");
+  EXPECT_EQ(TierName(Tier::kAvxVnni), "avxvnni");
   EXPECT_EQ(TierName(Tier::kAvx512Vnni), "avx512vnni");
   EXPECT_TRUE(TierAvailable(Tier::kPortable));
-  // A CPU with AVX-512 VNNI has AVX2 too; LowBytes relies on it.
-  if (TierAvailable(Tier::kAvx512Vnni)) {
-    EXPECT_TRUE(TierAvailable(Tier::kAvx2));
+  // A CPU with AVX-512 VNNI or AVX-VNNI has AVX2 too; LowBytes and RunsAvx2Code rely on it.
+  for (Tier tier : {Tier::kAvxVnni, Tier::kAvx512Vnni}) {
+    if (TierAvailable(tier)) {
+      EXPECT_TRUE(TierAvailable(Tier::kAvx2)) << TierName(tier);
+    }
   }
+  EXPECT_FALSE(RunsAvx2Code(Tier::kPortable));
+  EXPECT_FALSE(RunsAvx2Code(Tier::kAvx512Vnni));
+  EXPECT_EQ(RunsAvx2Code(Tier::kAvx2), TierAvailable(Tier::kAvx2));
+  EXPECT_EQ(RunsAvx2Code(Tier::kAvxVnni), TierAvailable(Tier::kAvxVnni));
 }
 
 TEST(GemmDispatchTest, NoOverrideChoosesTheBestAvailable) { EXPECT_EQ(ChooseTier(nullptr), BestAvailable()); }
@@ -407,7 +415,7 @@ TEST(GemmDispatchTest, UnknownOverrideIsIgnored) {
 }
 
 // The selection is made once from the process's environment: ctest runs this binary's dispatch and tier tests
-// again with VCP_CPU_TIER=portable and =avx2 (tests/CMakeLists.txt), where this checks that the variable took.
+// again with VCP_CPU_TIER=portable, =avx2 and =avxvnni (tests/CMakeLists.txt), where this checks that the variable took.
 TEST(GemmDispatchTest, SelectedTierIsTheEnvironmentsChoiceAndStaysFixed) {
   const Tier selected = SelectedTier();
   EXPECT_EQ(selected, ChooseTier(std::getenv("VCP_CPU_TIER")));

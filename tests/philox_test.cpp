@@ -155,7 +155,7 @@ TEST_P(PhiloxTierTest, Fp32FromWordsEqualsScalar) {
 }
 
 INSTANTIATE_TEST_SUITE_P(PhiloxTiers, PhiloxTierTest,
-                         ::testing::Values(Tier::kPortable, Tier::kAvx2, Tier::kAvx512Vnni),
+                         ::testing::Values(Tier::kPortable, Tier::kAvx2, Tier::kAvxVnni, Tier::kAvx512Vnni),
                          [](const ::testing::TestParamInfo<Tier>& tier) {
                            return std::string(vcp::cpu::TierName(tier.param));
                          });

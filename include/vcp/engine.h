@@ -67,8 +67,8 @@ struct VCP_EXPORT DeviceInfo {
 
 struct VCP_EXPORT RunTimings {
   double generate_seconds = 0, gemm_seconds = 0, commit_seconds = 0, total_seconds = 0;
-  // Which GEMM code ran: the CPU engine's instruction-set tier ("portable", "avx2", "avx512vnni": one choice per
-  // process, VCP_CPU_TIER forces one) or the CUDA backend's int8 path.
+  // Which GEMM code ran: the CPU engine's instruction-set tier ("portable", "avx2", "avxvnni", "avx512vnni": one
+  // choice per process, VCP_CPU_TIER forces one) or the CUDA backend's int8 path.
   std::string gemm_path;
 };
 

@@ -46,7 +46,7 @@ void Runs(Tier tier, shared::PhiloxKey key, uint32_t matrix, uint64_t first, uin
   if (run_blocks == 0 || runs == 0) return;
   if (tier == Tier::kAvx512Vnni && TierAvailable(tier)) {
     detail::PhiloxRunsAvx512(key, matrix, first, stride, run_blocks, runs, out);
-  } else if (tier == Tier::kAvx2 && TierAvailable(tier)) {
+  } else if (RunsAvx2Code(tier)) {
     detail::PhiloxRunsAvx2(key, matrix, first, stride, run_blocks, runs, out);
   } else {
     detail::PhiloxRunsPortable(key, matrix, first, stride, run_blocks, runs, out);
@@ -56,7 +56,7 @@ void Runs(Tier tier, shared::PhiloxKey key, uint32_t matrix, uint64_t first, uin
 void Fp32(Tier tier, const uint8_t* words, uint64_t n, uint8_t* out) {
   if (tier == Tier::kAvx512Vnni && TierAvailable(tier)) {
     detail::Fp32FromWordsAvx512(words, n, out);
-  } else if (tier == Tier::kAvx2 && TierAvailable(tier)) {
+  } else if (RunsAvx2Code(tier)) {
     detail::Fp32FromWordsAvx2(words, n, out);
   } else {
     detail::Fp32FromWordsPortable(words, n, out);
