@@ -976,8 +976,7 @@ size_t Agent::Shutdown(uint32_t grace_s) {
   m.stopping = true;
   m.log.Write(LogLevel::kInfo, "shutdown",
               {{"grace_s", grace_s}, {"epochs_running", m.running}, {"challenges_due", m.challenges_due}});
-  const auto began = std::chrono::steady_clock::now();
-  const auto grace_end = began + std::chrono::seconds(grace_s);
+  const auto grace_end = std::chrono::steady_clock::now() + std::chrono::seconds(grace_s);
   m.run_cv.wait_until(lock, grace_end, [&m] { return m.running == 0; });
   const size_t abandoned = m.running;
   if (abandoned == 0) {
@@ -995,8 +994,7 @@ size_t Agent::Shutdown(uint32_t grace_s) {
                {"challenges_unanswered", unanswered},
                {"detail", abandoned > 0 ? "epochs still running after the grace: their starts are logged, their "
                                           "records not; the verifier's resent start runs them again"
-                          : unanswered > 0 ? "records sent whose challenges did not come in time: those epochs are "
-                                             "answered after a restart if the verifier challenges again"
+                          : unanswered > 0 ? "records sent whose challenges did not come within challenge_wait_ms"
                                            : "every epoch answered"}});
   return abandoned;
 }
